@@ -1,0 +1,448 @@
+"""Pooling kernels: one separable driver for every op, 2D and 3D.
+
+Every pooling here is a reduction over a box of taps, so it is computed one
+axis at a time (W, then H, then D). A window of ``kd x kh x kw`` taps costs
+``kd + kh + kw`` reads per output, not their product, so overlapping windows
+(3x3 stride 2, 7x7 stride 1) stay fast.
+
+Per axis the caller gives, for every output position ``o``, the first input
+index of its window ``start[o]`` and the range of taps ``lo[o] <= t < hi[o]``
+that fall inside the input (taps in the padding are never read), with the
+dilation ``d``: the window reads ``start[o] + t * d``. That one description
+covers strided, padded, dilated, ceil-mode and adaptive (variable-size) windows.
+
+Intermediate results are float64 "channels" of accumulators: the value
+(max/min) or sums (sum of x, of |x|^p, of (x - shift)^2), the count of valid
+cells where a mask or ``nan_policy='omit'`` can exclude some, and the argmax.
+
+The driver splits the output into tasks (image, block of output planes, block
+of output rows); each task writes a disjoint block of ``out``, so results do
+not depend on the number of threads. Kernels return nothing and never raise:
+the Python side (featpool/pooling.py) validates everything and allocates every
+array, scratch space included.
+"""
+from cython.parallel cimport prange, parallel, threadid
+from libc.math cimport sqrt, pow, fabs, NAN
+from libc.stdint cimport int64_t
+
+ctypedef fused floating:
+    float
+    double
+
+# Keep in sync with featpool/pooling.py::_OPS.
+cdef enum:
+    OP_MAX = 0
+    OP_MIN = 1
+    OP_SUM = 2
+    OP_MEAN = 3
+    OP_LP = 4
+    OP_VAR = 5
+    OP_STD = 6
+
+
+cdef struct Axis:
+    Py_ssize_t n_in
+    Py_ssize_t n_out
+    Py_ssize_t d              # dilation
+    const Py_ssize_t* start   # first input index of each window (may be < 0)
+    const Py_ssize_t* lo      # first tap inside the input
+    const Py_ssize_t* hi      # one past the last tap inside the input
+    const double* cpad        # taps inside the padded input (count_include_pad)
+
+
+cdef struct Opts:
+    int op
+    bint extreme        # max or min
+    bint is_min
+    bint counted        # cells may be excluded (mask or nan omit): carry counts
+    bint omit
+    bint use_mask
+    bint with_idx
+    bint include_pad
+    bint two_sums       # var / std need sum of squares too
+    double p
+
+
+cdef struct Chan:
+    # One stage of accumulators; unused pointers are never read.
+    double* v      # value (max/min) or first sum
+    double* v2     # sum of squares (var/std)
+    double* c      # count of valid cells
+    int64_t* i     # flat index of the extreme value
+
+
+cdef inline bint _better(double v, double m, bint is_min) noexcept nogil:
+    # PyTorch's rule: a larger value, or any NaN (the last NaN wins).
+    if is_min:
+        return v < m or v != v
+    return v > m or v != v
+
+
+cdef inline double _power(double v, double p) noexcept nogil:
+    v = fabs(v)
+    if p == 1.0:
+        return v
+    if p == 2.0:
+        return v * v
+    return pow(v, p)
+
+
+cdef inline Axis _axis(Py_ssize_t n_in, Py_ssize_t d, const Py_ssize_t[:, ::1] taps,
+                       const double[::1] cpad) noexcept nogil:
+    cdef Axis a
+    a.n_in = n_in
+    a.n_out = taps.shape[1]
+    a.d = d
+    a.start = &taps[0, 0]
+    a.lo = &taps[1, 0]
+    a.hi = &taps[2, 0]
+    a.cpad = &cpad[0]
+    return a
+
+
+cdef inline Chan _chan(double* buf, int64_t* ibuf, Py_ssize_t size) noexcept nogil:
+    cdef Chan ch
+    ch.v = buf
+    ch.v2 = buf + size
+    ch.c = buf + 2 * size
+    ch.i = ibuf
+    return ch
+
+
+cdef inline Chan _shift(Chan ch, Py_ssize_t k) noexcept nogil:
+    ch.v += k
+    ch.v2 += k
+    ch.c += k
+    if ch.i != NULL:
+        ch.i += k
+    return ch
+
+
+cdef void _first_pass(const floating* plane, const unsigned char* mplane,
+                      Py_ssize_t plane_off, Py_ssize_t r0, Py_ssize_t r1,
+                      Axis* a, Opts* o, double shift, Chan dst) noexcept nogil:
+    """Reduce along W the rows r0..r1-1 of one input plane into ``dst``."""
+    cdef Py_ssize_t r, j, t, pos, start, mi, n_out = a.n_out, W = a.n_in, d = a.d
+    cdef const floating* row
+    cdef const unsigned char* mrow = NULL
+    cdef double m, xv, s1, s2, c
+    cdef bint have, simple = not o.counted and not o.with_idx
+    for r in range(r0, r1):
+        row = plane + r * W
+        if o.use_mask:
+            mrow = mplane + r * W
+        for j in range(n_out):
+            start = a.start[j]
+            if o.extreme and simple:
+                m = row[start + a.lo[j] * d]
+                for t in range(a.lo[j] + 1, a.hi[j]):
+                    xv = row[start + t * d]
+                    if _better(xv, m, o.is_min):
+                        m = xv
+                dst.v[j] = m
+            elif o.extreme:
+                have = False
+                m = 0.0
+                mi = -1
+                c = 0.0
+                for t in range(a.lo[j], a.hi[j]):
+                    pos = start + t * d
+                    xv = row[pos]
+                    if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
+                        continue
+                    if not have or _better(xv, m, o.is_min):
+                        m = xv
+                        mi = pos
+                        have = True
+                    c += 1.0
+                dst.v[j] = m
+                if o.with_idx:
+                    dst.i[j] = plane_off + r * W + mi if have else -1
+                if o.counted:
+                    dst.c[j] = c
+            else:
+                s1 = 0.0
+                s2 = 0.0
+                c = 0.0
+                for t in range(a.lo[j], a.hi[j]):
+                    pos = start + t * d
+                    xv = row[pos]
+                    if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
+                        continue
+                    if o.op == OP_LP:
+                        s1 += _power(xv, o.p)
+                    elif o.two_sums:
+                        xv = xv - shift
+                        s1 += xv
+                        s2 += xv * xv
+                    else:
+                        s1 += xv
+                    c += 1.0
+                dst.v[j] = s1
+                if o.two_sums:
+                    dst.v2[j] = s2
+                if o.counted:
+                    dst.c[j] = c
+        dst = _shift(dst, n_out)
+
+
+cdef void _sum_lines(const double* src, Py_ssize_t src_first, Axis* a,
+                     Py_ssize_t o0, Py_ssize_t o1, Py_ssize_t L, double* dst) noexcept nogil:
+    """dst[o - o0, l] = sum over taps of src[start[o] + t*d - src_first, l]."""
+    cdef Py_ssize_t o, t, l, base
+    cdef double* out
+    cdef const double* inp
+    for o in range(o0, o1):
+        out = dst + (o - o0) * L
+        base = a.start[o] - src_first
+        for l in range(L):
+            out[l] = 0.0
+        for t in range(a.lo[o], a.hi[o]):
+            inp = src + (base + t * a.d) * L
+            for l in range(L):
+                out[l] += inp[l]
+
+
+cdef void _extreme_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
+                         Py_ssize_t o1, Py_ssize_t L, Chan dst, Opts* o) noexcept nogil:
+    """Max (or min) along an axis of lines of length L, carrying index and count."""
+    cdef Py_ssize_t oo, t, l, base, k
+    cdef double v, m
+    cdef double* out
+    cdef const double* inp
+    cdef bint simple = not o.counted and not o.with_idx
+    for oo in range(o0, o1):
+        out = dst.v + (oo - o0) * L
+        base = a.start[oo] - src_first
+        k = (base + a.lo[oo] * a.d) * L
+        for l in range(L):
+            out[l] = src.v[k + l]
+        if o.with_idx:
+            for l in range(L):
+                dst.i[(oo - o0) * L + l] = src.i[k + l]
+        if o.counted:
+            for l in range(L):
+                dst.c[(oo - o0) * L + l] = src.c[k + l]
+        for t in range(a.lo[oo] + 1, a.hi[oo]):
+            k = (base + t * a.d) * L
+            inp = src.v + k
+            if simple and o.is_min:
+                for l in range(L):
+                    v = inp[l]
+                    m = out[l]
+                    out[l] = v if (v < m or v != v) else m
+            elif simple:
+                for l in range(L):
+                    v = inp[l]
+                    m = out[l]
+                    out[l] = v if (v > m or v != v) else m
+            else:
+                for l in range(L):
+                    if o.counted:
+                        if src.c[k + l] == 0.0:
+                            continue
+                        if dst.c[(oo - o0) * L + l] == 0.0:
+                            out[l] = inp[l]
+                            if o.with_idx:
+                                dst.i[(oo - o0) * L + l] = src.i[k + l]
+                            dst.c[(oo - o0) * L + l] = src.c[k + l]
+                            continue
+                        dst.c[(oo - o0) * L + l] += src.c[k + l]
+                    if _better(inp[l], out[l], o.is_min):
+                        out[l] = inp[l]
+                        if o.with_idx:
+                            dst.i[(oo - o0) * L + l] = src.i[k + l]
+
+
+cdef void _reduce_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
+                        Py_ssize_t o1, Py_ssize_t L, Chan dst, Opts* o) noexcept nogil:
+    if o.extreme:
+        _extreme_lines(src, src_first, a, o0, o1, L, dst, o)
+        return
+    _sum_lines(src.v, src_first, a, o0, o1, L, dst.v)
+    if o.two_sums:
+        _sum_lines(src.v2, src_first, a, o0, o1, L, dst.v2)
+    if o.counted:
+        _sum_lines(src.c, src_first, a, o0, o1, L, dst.c)
+
+
+cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
+                           Opts* o) noexcept nogil:
+    """Turn the accumulators of one output cell into its value."""
+    cdef double n = q.c[k] if o.counted else n_real
+    cdef double mean, var
+    if n == 0.0:
+        return NAN
+    if o.extreme or o.op == OP_SUM:
+        return q.v[k]
+    if o.op == OP_MEAN:
+        if o.include_pad:
+            n = n + n_pad - n_real   # padding counts, excluded real cells do not
+        return q.v[k] / n
+    if o.op == OP_LP:
+        if o.p == 1.0:
+            return q.v[k] / n
+        if o.p == 2.0:
+            return sqrt(q.v[k] / n)
+        return pow(q.v[k] / n, 1.0 / o.p)
+    mean = q.v[k] / n
+    var = q.v2[k] / n - mean * mean
+    if var < 0.0:   # rounding; the exact value is never negative
+        var = 0.0
+    if o.op == OP_STD:
+        return sqrt(var)
+    return var
+
+
+cdef struct Range:
+    Py_ssize_t first
+    Py_ssize_t last
+
+
+cdef inline Range _extent(Axis* a, Py_ssize_t o0, Py_ssize_t o1) noexcept nogil:
+    """Input range [first, last) read by the windows of outputs o0..o1-1.
+
+    Not just the first and the last window: with dilation, clipping at the
+    borders can make an inner window reach further than its neighbours.
+    """
+    cdef Py_ssize_t o, lo, hi
+    cdef Range r
+    r.first = a.n_in
+    r.last = 0
+    for o in range(o0, o1):
+        lo = a.start[o] + a.lo[o] * a.d
+        hi = a.start[o] + (a.hi[o] - 1) * a.d + 1
+        if lo < r.first:
+            r.first = lo
+        if hi > r.last:
+            r.last = hi
+    return r
+
+
+cdef inline Py_ssize_t _span_max(Axis* a, Py_ssize_t block) noexcept nogil:
+    """Most input indices that the windows of ``block`` consecutive outputs span."""
+    cdef Py_ssize_t b, best = 0
+    cdef Range r
+    for b in range((a.n_out + block - 1) // block):
+        r = _extent(a, b * block, min((b + 1) * block, a.n_out))
+        if r.last - r.first > best:
+            best = r.last - r.first
+    return best
+
+
+cdef void _sizes(Axis* ad, Axis* ah, Axis* aw, Py_ssize_t block_d, Py_ssize_t block_h,
+                 Py_ssize_t* s_size, Py_ssize_t* p_size, Py_ssize_t* q_size) noexcept nogil:
+    # S: W-reduced input rows of one plane; P: H-reduced planes; Q: the task's output.
+    s_size[0] = _span_max(ah, block_h) * aw.n_out
+    p_size[0] = _span_max(ad, block_d) * block_h * aw.n_out
+    q_size[0] = block_d * block_h * aw.n_out
+
+
+def scratch_size(
+    const Py_ssize_t[:, ::1] taps_d, const Py_ssize_t[:, ::1] taps_h,
+    const Py_ssize_t[:, ::1] taps_w, const double[::1] cpad, const Py_ssize_t[::1] dilation,
+    Py_ssize_t block_d, Py_ssize_t block_h,
+):
+    """Elements of work space that one thread of ``pool_kernel`` needs per channel."""
+    cdef Axis ad = _axis(0, dilation[0], taps_d, cpad)
+    cdef Axis ah = _axis(0, dilation[1], taps_h, cpad)
+    cdef Axis aw = _axis(0, dilation[2], taps_w, cpad)
+    cdef Py_ssize_t s_size, p_size, q_size
+    _sizes(&ad, &ah, &aw, block_d, block_h, &s_size, &p_size, &q_size)
+    return s_size + p_size + q_size
+
+
+def pool_kernel(
+    const floating[:, :, :, ::1] x,         # IN  (N, D, H, W)
+    const unsigned char[:, :, :, ::1] mask,  # IN  (1 or N, D, H, W), read if use_mask
+    const Py_ssize_t[:, ::1] taps_d,         # IN  (3, Dout): start, lo, hi
+    const Py_ssize_t[:, ::1] taps_h,         # IN  (3, Hout)
+    const Py_ssize_t[:, ::1] taps_w,         # IN  (3, Wout)
+    const double[::1] cpad_d,                # IN  (Dout,) taps inside the padded input
+    const double[::1] cpad_h,                # IN  (Hout,)
+    const double[::1] cpad_w,                # IN  (Wout,)
+    const Py_ssize_t[::1] dilation,          # IN  (3,) dilation per axis (D, H, W)
+    const double[::1] shift,                 # IN  (N,) offset subtracted before var sums
+    Py_ssize_t block_d,                      # IN  output planes per task
+    Py_ssize_t block_h,                      # IN  output rows per task
+    int op, double p, bint omit, bint use_mask, bint with_idx, bint include_pad,
+    floating[:, :, :, ::1] out,              # OUT (N, Dout, Hout, Wout)
+    int64_t[:, :, :, ::1] indices,           # OUT (N, Dout, Hout, Wout), written if with_idx
+    double[:, ::1] scratch,                  # OUT (n_threads, 3 * scratch_size(...))
+    int64_t[:, ::1] iscratch,                # OUT (n_threads, scratch_size(...)) if with_idx
+    int n_threads,
+):
+    """Pool the last three axes of ``x`` into ``out``; see the module docstring."""
+    cdef Py_ssize_t N = x.shape[0], D = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Axis ad = _axis(D, dilation[0], taps_d, cpad_d)
+    cdef Axis ah = _axis(H, dilation[1], taps_h, cpad_h)
+    cdef Axis aw = _axis(W, dilation[2], taps_w, cpad_w)
+    cdef Py_ssize_t Dout = ad.n_out, Hout = ah.n_out, Wout = aw.n_out
+    cdef Py_ssize_t nbd = (Dout + block_d - 1) // block_d
+    cdef Py_ssize_t nbh = (Hout + block_h - 1) // block_h
+    cdef Py_ssize_t n_tasks = N * nbd * nbh
+    cdef Py_ssize_t s_size, p_size, q_size, total
+    cdef Opts o
+    cdef bint trivial_d
+    cdef Py_ssize_t task, n, od0, od1, oh0, oh1, iz
+    cdef Range rows, planes
+    cdef Py_ssize_t plane_len, k, od, oh, ow, tid
+    cdef Chan cs, cp, cq
+    cdef double n_real, n_pad
+    cdef const unsigned char* mplane
+
+    o.op = op
+    o.extreme = op == OP_MAX or op == OP_MIN
+    o.is_min = op == OP_MIN
+    o.counted = omit or use_mask
+    o.omit = omit
+    o.use_mask = use_mask
+    o.with_idx = with_idx
+    o.include_pad = include_pad
+    o.two_sums = op == OP_VAR or op == OP_STD
+    o.p = p
+    _sizes(&ad, &ah, &aw, block_d, block_h, &s_size, &p_size, &q_size)
+    total = s_size + p_size + q_size
+    # Depth windows of one tap per plane need no D pass: the H pass output is final.
+    trivial_d = Dout == D and taps_d[2, 0] == 1 and taps_d[0, Dout - 1] == D - 1
+
+    with nogil, parallel(num_threads=n_threads):
+        for task in prange(n_tasks, schedule="dynamic"):
+            tid = threadid()
+            n = task // (nbd * nbh)
+            od0 = (task // nbh) % nbd * block_d
+            od1 = min(od0 + block_d, Dout)
+            oh0 = task % nbh * block_h
+            oh1 = min(oh0 + block_h, Hout)
+            # The input rows and planes that the task's windows read.
+            rows = _extent(&ah, oh0, oh1)
+            planes = _extent(&ad, od0, od1)
+            cs = _chan(&scratch[tid, 0], &iscratch[tid, 0] if with_idx else NULL, total)
+            cp = _shift(cs, s_size)
+            cq = _shift(cs, s_size + p_size)
+            plane_len = (oh1 - oh0) * Wout
+            for iz in range(planes.first, planes.last):
+                mplane = NULL
+                if use_mask:
+                    mplane = &mask[n if mask.shape[0] > 1 else 0, iz, 0, 0]
+                _first_pass(&x[n, iz, 0, 0], mplane, iz * H * W, rows.first, rows.last,
+                            &aw, &o, shift[n], cs)
+                _reduce_lines(cs, rows.first, &ah, oh0, oh1, Wout,
+                              _shift(cp, (iz - planes.first) * plane_len), &o)
+            if trivial_d:
+                cq = cp
+            else:
+                _reduce_lines(cp, planes.first, &ad, od0, od1, plane_len, cq, &o)
+            for od in range(od0, od1):
+                for oh in range(oh0, oh1):
+                    k = ((od - od0) * (oh1 - oh0) + (oh - oh0)) * Wout
+                    for ow in range(Wout):
+                        n_real = <double>((ad.hi[od] - ad.lo[od]) * (ah.hi[oh] - ah.lo[oh])
+                                          * (aw.hi[ow] - aw.lo[ow]))
+                        n_pad = ad.cpad[od] * ah.cpad[oh] * aw.cpad[ow]
+                        out[n, od, oh, ow] = <floating>_finish(cq, k + ow, n_real, n_pad, &o)
+                        if with_idx:
+                            if o.counted and cq.c[k + ow] == 0.0:
+                                indices[n, od, oh, ow] = -1
+                            else:
+                                indices[n, od, oh, ow] = cq.i[k + ow]

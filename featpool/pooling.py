@@ -1,0 +1,637 @@
+"""2D and 3D pooling: sliding windows, adaptive grids, global and pyramid pooling.
+
+Every function here pools the last 2 (``*2d``) or 3 (``*3d``) axes of an array
+and carries every leading axis (batch, channel, filter, ...) through. Window
+geometry follows PyTorch exactly (``torch.nn.functional.max_pool2d`` and
+friends); see ``docs/pooling.md`` for the full contract.
+
+This module validates, casts and allocates; the loops are in ``_pooling.pyx``.
+"""
+import numbers
+import warnings
+
+import numpy as np
+
+from ._openmp_helpers import _effective_n_threads
+from ._pooling import pool_kernel, scratch_size
+
+__all__ = [
+    "pool2d",
+    "pool3d",
+    "adaptive_pool2d",
+    "adaptive_pool3d",
+    "global_pool",
+    "pyramid_pool",
+    "pool_output_shape",
+]
+
+# Keep in sync with the enum in _pooling.pyx.
+_OPS = {"max": 0, "min": 1, "sum": 2, "mean": 3, "lp": 4, "var": 5, "std": 6}
+_NAN_POLICIES = ("propagate", "omit")
+# Target number of output elements per parallel task: large enough to amortise
+# the task's set-up and the rows its windows share with the next task, small
+# enough that its work space stays in cache.
+_TASK_OUTPUTS = 16384
+
+
+# --------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------
+
+def _as_float_array(x, name="x"):
+    """Return ``x`` as a C-contiguous float32/float64 array (no copy if it is one)."""
+    x = np.asarray(x)
+    if x.dtype.kind == "c":
+        raise TypeError(
+            f"The '{name}' parameter must be a real array; got a complex array of "
+            f"dtype {x.dtype}. Take np.abs() or .real first."
+        )
+    if x.dtype.kind not in "biuf":
+        raise TypeError(
+            f"The '{name}' parameter must be a numeric array; got dtype {x.dtype}."
+        )
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
+    return np.ascontiguousarray(x)
+
+
+def _per_axis(value, nd, name, minimum):
+    """Expand an int or a tuple of ``nd`` ints, each at least ``minimum``."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        values = (int(value),) * nd
+    else:
+        try:
+            values = tuple(value)
+        except TypeError:
+            values = None
+        if (
+            values is None
+            or len(values) != nd
+            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                       for v in values)
+        ):
+            raise TypeError(
+                f"The '{name}' parameter must be an int or a tuple of {nd} ints. "
+                f"Got {value!r} instead."
+            )
+        values = tuple(int(v) for v in values)
+    if any(v < minimum for v in values):
+        raise ValueError(
+            f"The '{name}' parameter must be an int >= {minimum} (or a tuple of them). "
+            f"Got {value!r} instead."
+        )
+    return values
+
+
+def _per_axis_bool(value, nd, name):
+    if isinstance(value, (bool, np.bool_)):
+        return (bool(value),) * nd
+    try:
+        values = tuple(value)
+    except TypeError:
+        values = ()
+    if len(values) != nd or not all(isinstance(v, (bool, np.bool_)) for v in values):
+        raise TypeError(
+            f"The '{name}' parameter must be a bool or a tuple of {nd} bools. "
+            f"Got {value!r} instead."
+        )
+    return tuple(bool(v) for v in values)
+
+
+def _check_spatial(x, nd, func):
+    if x.ndim < nd:
+        raise ValueError(
+            f"{func} pools the last {nd} axes, so 'x' must have at least {nd} dimensions. "
+            f"Got an array of shape {x.shape} ({x.ndim} dimensions) instead."
+        )
+
+
+def _check_op(op, p):
+    if op not in _OPS:
+        raise ValueError(
+            f"The 'op' parameter must be one of {sorted(_OPS)}. Got {op!r} instead."
+        )
+    if op == "lp":
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not (
+            np.isfinite(p) and p > 0
+        ):
+            raise ValueError(
+                f"The 'p' parameter must be a finite number > 0 for op='lp'. Got {p!r} instead."
+            )
+    return float(p) if op == "lp" else 1.0
+
+
+def _check_nan_policy(nan_policy):
+    if nan_policy not in _NAN_POLICIES:
+        raise ValueError(
+            f"The 'nan_policy' parameter must be one of {list(_NAN_POLICIES)}. "
+            f"Got {nan_policy!r} instead."
+        )
+    return nan_policy == "omit"
+
+
+def _check_mask(mask, x, nd):
+    """Return the mask as uint8 of shape (1 or N, *spatial), or None."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.dtype.kind not in "biu":
+        raise TypeError(
+            f"The 'mask' parameter must be a boolean array. Got dtype {mask.dtype} instead."
+        )
+    spatial = x.shape[x.ndim - nd:]
+    if mask.shape == spatial:
+        mask = mask.reshape((1,) + spatial)
+    elif mask.shape == x.shape:
+        mask = mask.reshape((-1,) + spatial)
+    else:
+        raise ValueError(
+            f"The 'mask' parameter must have the shape of the pooled axes {spatial} or of "
+            f"'x' {x.shape}. Got shape {mask.shape} instead."
+        )
+    return np.ascontiguousarray(mask != 0, dtype=np.uint8)
+
+
+def _check_indices(return_indices, op):
+    if return_indices and op not in ("max", "min"):
+        raise ValueError(
+            f"return_indices=True needs op='max' or op='min'. Got op={op!r} instead."
+        )
+
+
+# --------------------------------------------------------------------------
+# Window geometry
+# --------------------------------------------------------------------------
+
+def _output_length(n, k, s, p, d, ceil_mode):
+    """PyTorch's ``pooling_output_shape``, including its ceil-mode rule."""
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1  # the last window would start in the right padding
+    return out
+
+
+def pool_output_shape(shape, size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Shape of the result of :func:`pool2d` / :func:`pool3d` for an input shape.
+
+    The number of pooled axes is ``len(size)`` (2 or 3) when ``size`` is a
+    tuple, else 2.
+
+    Examples
+    --------
+    >>> from featpool import pool_output_shape
+    >>> pool_output_shape((8, 28, 28), 3, stride=2)
+    (8, 13, 13)
+    >>> pool_output_shape((8, 28, 28), 3, stride=2, ceil_mode=True)
+    (8, 14, 14)
+    """
+    nd = 2 if isinstance(size, numbers.Integral) else len(tuple(size))
+    geom = _window_geometry(tuple(shape)[-nd:], nd, size, stride, padding, dilation, ceil_mode)
+    return tuple(shape)[:-nd] + tuple(g[-1] for g in geom)
+
+
+def _window_geometry(spatial, nd, size, stride, padding, dilation, ceil_mode):
+    """Validate the window parameters; return (k, s, p, d, n_out) per axis."""
+    size = _per_axis(size, nd, "size", 1)
+    stride = size if stride is None else _per_axis(stride, nd, "stride", 1)
+    padding = _per_axis(padding, nd, "padding", 0)
+    dilation = _per_axis(dilation, nd, "dilation", 1)
+    geom = []
+    for ax, (n, k, s, p, d) in enumerate(zip(spatial, size, stride, padding, dilation)):
+        if p > k // 2:
+            raise ValueError(
+                f"The 'padding' parameter must be at most half the window size on every "
+                f"axis: padding {padding} for size {size}."
+            )
+        extent = d * (k - 1) + 1
+        if extent > n + 2 * p:
+            raise ValueError(
+                f"The window (size {size}, dilation {dilation}) is larger than the padded "
+                f"input on pooled axis {ax}: {extent} > {n} + 2 * {p}. Pooled axes have "
+                f"shape {tuple(spatial)}."
+            )
+        geom.append((k, s, p, d, _output_length(n, k, s, p, d, ceil_mode)))
+    return geom
+
+
+def _sliding_taps(n, k, s, p, d, n_out):
+    """(taps (3, n_out): start, lo, hi; cpad (n_out,)) for a sliding window."""
+    start = np.arange(n_out, dtype=np.intp) * s - p
+    lo = np.where(start < 0, -(start // d), 0)          # ceil(-start / d)
+    hi = np.minimum(k, -((start - n) // d))              # ceil((n - start) / d)
+    cpad = np.minimum(k, -((start - n - p) // d)).astype(np.float64)
+    return np.ascontiguousarray(np.stack([start, lo, hi]), dtype=np.intp), cpad
+
+
+def _adaptive_taps(n, g):
+    """PyTorch's adaptive bins: start = floor(i*n/g), end = ceil((i+1)*n/g)."""
+    i = np.arange(g, dtype=np.intp)
+    start = (i * n) // g
+    end = -((-(i + 1) * n) // g)
+    hi = end - start
+    taps = np.stack([start, np.zeros_like(start), hi])
+    return np.ascontiguousarray(taps, dtype=np.intp), hi.astype(np.float64)
+
+
+def _trivial_axis():
+    return np.array([[0], [0], [1]], dtype=np.intp), np.ones(1)
+
+
+# --------------------------------------------------------------------------
+# The driver
+# --------------------------------------------------------------------------
+
+def _blocks(n_images, out_shape, n_threads):
+    """Output planes and rows per task: enough tasks for the threads, cache-sized."""
+    d_out, h_out, w_out = out_shape
+    block_h = max(1, min(h_out, _TASK_OUTPUTS // max(w_out, 1)))
+    block_d = max(1, min(d_out, _TASK_OUTPUTS // (block_h * w_out)))
+
+    def n_tasks():
+        return n_images * -(-d_out // block_d) * -(-h_out // block_h)
+
+    while n_tasks() < 4 * n_threads and (block_d > 1 or block_h > 1):
+        if block_d > 1:
+            block_d = (block_d + 1) // 2
+        else:
+            block_h = (block_h + 1) // 2
+    return block_d, block_h
+
+
+def _var_shift(x3):
+    """A typical value of each image, subtracted before summing squares for var/std.
+
+    Sums of (x - shift) and (x - shift)**2 keep their precision when the data
+    sit far from zero; any value near the data will do, so a strided sample is
+    enough.
+    """
+    flat = x3.reshape(x3.shape[0], -1)
+    step = max(1, flat.shape[1] // 1024)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        shift = np.nanmean(flat[:, ::step].astype(np.float64), axis=1)
+    shift[~np.isfinite(shift)] = 0.0
+    return np.ascontiguousarray(shift)
+
+
+def _run(x, nd, axes_taps, dilation, op, p, omit, mask, include_pad,
+         return_indices, n_threads):
+    """Call the kernel on ``x`` (already validated) and reshape the result."""
+    lead = x.shape[: x.ndim - nd]
+    spatial = x.shape[x.ndim - nd:]
+    if nd == 2:
+        spatial = (1,) + spatial
+        axes_taps = [_trivial_axis()] + list(axes_taps)
+        dilation = (1,) + tuple(dilation)
+    out_spatial = tuple(t.shape[1] for t, _ in axes_taps)
+    n_images = int(np.prod(lead, dtype=np.int64))
+    out = np.empty((n_images,) + out_spatial, dtype=x.dtype)
+    indices = np.empty(out.shape if return_indices else (1, 1, 1, 1), dtype=np.int64)
+    result_shape = lead + out_spatial[3 - nd:]
+    if n_images == 0:
+        out = out.reshape(result_shape)
+        return (out, indices.reshape(result_shape)) if return_indices else out
+
+    x4 = x.reshape((n_images,) + spatial)
+    if mask is None:
+        mask4 = np.ones((1, 1, 1, 1), dtype=np.uint8)
+    else:
+        mask4 = mask.reshape((mask.shape[0],) + spatial)
+    n_threads = _effective_n_threads(n_threads)
+    block_d, block_h = _blocks(n_images, out_spatial, n_threads)
+    (td, cd), (th, ch), (tw, cw) = axes_taps
+    dil = np.asarray(dilation, dtype=np.intp)
+    size = scratch_size(td, th, tw, cd, dil, block_d, block_h)
+    n_threads = min(n_threads, n_images * -(-out_spatial[0] // block_d)
+                    * -(-out_spatial[1] // block_h))
+    scratch = np.empty((n_threads, 3 * size))
+    iscratch = np.empty((n_threads, size if return_indices else 1), dtype=np.int64)
+    shift = _var_shift(x4) if op in ("var", "std") else np.zeros(n_images)
+    pool_kernel(
+        x4, mask4, td, th, tw, cd, ch, cw, dil, shift, block_d, block_h,
+        _OPS[op], p, omit, mask is not None, return_indices, include_pad,
+        out, indices, scratch, iscratch, n_threads,
+    )
+    out = out.reshape(result_shape)
+    if return_indices:
+        return out, indices.reshape(result_shape)
+    return out
+
+
+def _pool(x, nd, func, size, stride, padding, dilation, ceil_mode, op, p,
+          count_include_pad, nan_policy, mask, return_indices, wrap, n_threads):
+    x = _as_float_array(x)
+    _check_spatial(x, nd, func)
+    p = _check_op(op, p)
+    omit = _check_nan_policy(nan_policy)
+    _check_indices(return_indices, op)
+    mask = _check_mask(mask, x, nd)
+    wrap = _per_axis_bool(wrap, nd, "wrap")
+    if any(wrap):
+        if return_indices:
+            raise ValueError("return_indices=True cannot be combined with wrap.")
+        # Circular padding makes the padded cells real: pad here, pool unpadded.
+        pads = _per_axis(padding, nd, "padding", 0)
+        width = [(0, 0)] * (x.ndim - nd) + [(q, q) if w else (0, 0) for q, w in zip(pads, wrap)]
+        x = np.pad(x, width, mode="wrap")
+        if mask is not None:
+            mask = np.pad(mask, [(0, 0)] + width[x.ndim - nd:], mode="wrap")
+        padding = tuple(0 if w else q for q, w in zip(pads, wrap))
+    spatial = x.shape[x.ndim - nd:]
+    geom = _window_geometry(spatial, nd, size, stride, padding, dilation, ceil_mode)
+    taps = [_sliding_taps(n, k, s, q, d, n_out) for n, (k, s, q, d, n_out) in zip(spatial, geom)]
+    for ax, (t, _) in enumerate(taps):
+        if np.any(t[2] <= t[1]):
+            raise ValueError(
+                f"With padding {padding} and dilation {dilation}, some windows on pooled "
+                f"axis {ax} (length {spatial[ax]}) hold no input cell, only padding. "
+                f"Reduce the padding or the dilation."
+            )
+    return _run(x, nd, taps, [g[3] for g in geom], op, p, omit, mask,
+                count_include_pad, return_indices, n_threads)
+
+
+_POOL_DOC = """Pool the last {nd} axes of ``x`` with a sliding window.
+
+    Window geometry (output length, padding, dilation, ceil mode) follows
+    PyTorch's ``torch.nn.functional.{torch}`` exactly; every leading axis of
+    ``x`` is carried through.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., {axes})
+        Input. float32 and float64 are computed natively and preserved; other
+        real dtypes are cast to float64. Any strides, read-only arrays and
+        memmaps are accepted.
+    size : int or tuple of {nd} ints
+        Window size per pooled axis.
+    stride : int or tuple of {nd} ints, optional
+        Step between windows; defaults to ``size`` (non-overlapping windows).
+    padding : int or tuple of {nd} ints, default 0
+        Implicit padding on both sides, at most half the window. Padded cells
+        never contribute to ``max``, ``min``, ``lp``, ``var`` and ``std``, and
+        count in the divisor of ``mean`` only with ``count_include_pad=True``.
+    dilation : int or tuple of {nd} ints, default 1
+        Spacing between the taps of a window.
+    ceil_mode : bool, default False
+        Round the output length up instead of down; as in PyTorch a window that
+        would start in the right padding is dropped.
+    op : {{'max', 'min', 'mean', 'sum', 'lp', 'var', 'std'}}, default 'max'
+        Reduction over each window. ``'lp'`` is the power mean
+        ``(mean |x|**p) ** (1/p)``; ``'var'`` and ``'std'`` are population
+        statistics (``ddof=0``).
+    p : float, default 2.0
+        Exponent of ``op='lp'`` (finite, > 0).
+    count_include_pad : bool, default False
+        For ``op='mean'``: divide by the window size including padded cells
+        (PyTorch's ``avg_pool`` default is True; featpool's is False, so
+        borders are not darkened).
+    nan_policy : {{'propagate', 'omit'}}, default 'propagate'
+        ``'propagate'``: a NaN in a window makes its result NaN (as PyTorch).
+        ``'omit'``: NaNs are ignored; a window with no valid cell gives NaN.
+    mask : array_like of bool, shape ({axes}) or x.shape, optional
+        Only cells where ``mask`` is True count (region pooling); a window
+        with no such cell gives NaN.
+    return_indices : bool, default False
+        Also return, for ``op='max'``/``'min'``, the flat index of the chosen
+        cell within its ({axes}) block (PyTorch's convention; ``-1`` for an
+        empty window).
+    wrap : bool or tuple of {nd} bools, default False
+        Circular boundary per axis: the padding of a wrapped axis is taken
+        from its other end and counts as real cells (orientation axes).
+    n_threads : int, optional
+        Threads to use. None: every core that OpenMP and threadpoolctl allow;
+        negative values count back from that (-1 = all). The result is
+        bit-identical for every thread count.
+
+    Returns
+    -------
+    out : ndarray, shape (..., {out_axes})
+        Pooled array, same dtype as ``x`` (float64 for non-float input).
+    indices : ndarray of int64, same shape as ``out``
+        Only if ``return_indices``.
+
+    Raises
+    ------
+    ValueError
+        For a bad window (zero or negative size, padding over half the window,
+        window larger than the padded input), an unknown op or nan_policy,
+        ``p <= 0``, a mask of the wrong shape, too few dimensions or
+        ``n_threads=0``.
+    TypeError
+        For complex, object or string input and parameters of the wrong type.
+
+    See Also
+    --------
+    {other}, adaptive_pool{nd}d, global_pool, pyramid_pool
+
+    Examples
+    --------
+    {example}
+    """
+
+
+def pool2d(x, size, stride=None, padding=0, dilation=1, ceil_mode=False, op="max",
+           p=2.0, count_include_pad=False, nan_policy="propagate", mask=None,
+           return_indices=False, wrap=False, n_threads=None):
+    return _pool(x, 2, "pool2d", size, stride, padding, dilation, ceil_mode, op, p,
+                 count_include_pad, nan_policy, mask, return_indices, wrap, n_threads)
+
+
+def pool3d(x, size, stride=None, padding=0, dilation=1, ceil_mode=False, op="max",
+           p=2.0, count_include_pad=False, nan_policy="propagate", mask=None,
+           return_indices=False, wrap=False, n_threads=None):
+    return _pool(x, 3, "pool3d", size, stride, padding, dilation, ceil_mode, op, p,
+                 count_include_pad, nan_policy, mask, return_indices, wrap, n_threads)
+
+
+pool2d.__doc__ = _POOL_DOC.format(
+    nd=2, torch="max_pool2d / avg_pool2d", axes="H, W", out_axes="H_out, W_out",
+    other="pool3d",
+    example=""">>> import numpy as np
+    >>> from featpool import pool2d
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
+    >>> pool2d(x, 2)
+    array([[[ 5.,  7.],
+            [13., 15.]]], dtype=float32)
+    >>> pool2d(x, 3, stride=1, padding=1, op="mean")[0, 0]
+    array([ 2.5,  3. ,  4. ,  4.5], dtype=float32)""",
+)
+pool3d.__doc__ = _POOL_DOC.format(
+    nd=3, torch="max_pool3d / avg_pool3d", axes="D, H, W", out_axes="D_out, H_out, W_out",
+    other="pool2d",
+    example=""">>> import numpy as np
+    >>> from featpool import pool3d
+    >>> x = np.arange(64.0).reshape(4, 4, 4)
+    >>> pool3d(x, 2, op="mean").shape
+    (2, 2, 2)
+
+    Max over 3 neighbouring orientations (a circular axis) and 2x2 cells of
+    a (filters, orientations, H, W) stack:
+
+    >>> responses = np.random.default_rng(0).random((5, 8, 32, 32))
+    >>> pool3d(responses, (3, 2, 2), stride=(1, 2, 2), padding=(1, 0, 0),
+    ...        wrap=(True, False, False)).shape
+    (5, 8, 16, 16)""",
+)
+
+
+def _adaptive(x, nd, func, output_size, op, p, nan_policy, mask, return_indices, n_threads):
+    x = _as_float_array(x)
+    _check_spatial(x, nd, func)
+    p = _check_op(op, p)
+    omit = _check_nan_policy(nan_policy)
+    _check_indices(return_indices, op)
+    mask = _check_mask(mask, x, nd)
+    spatial = x.shape[x.ndim - nd:]
+    if isinstance(output_size, numbers.Integral) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(output_size)
+    if len(output_size) != nd:
+        raise ValueError(
+            f"The 'output_size' parameter must be an int or a tuple of {nd} ints (or None). "
+            f"Got {output_size!r} instead."
+        )
+    grid = tuple(n if g is None else g for n, g in zip(spatial, output_size))
+    _per_axis(grid, nd, "output_size", 1)
+    for n, g in zip(spatial, grid):
+        if n < 1:
+            raise ValueError(
+                f"{func} needs non-empty pooled axes. Got pooled axes of shape {spatial}."
+            )
+    taps = [_adaptive_taps(n, g) for n, g in zip(spatial, grid)]
+    return _run(x, nd, taps, (1,) * nd, op, p, omit, mask, False, return_indices, n_threads)
+
+
+_ADAPTIVE_DOC = """Pool the last {nd} axes of ``x`` onto a fixed grid of cells.
+
+    Cell ``i`` of an axis of length ``L`` pooled to ``g`` cells covers
+    ``floor(i*L/g) <= j < ceil((i+1)*L/g)``, PyTorch's
+    ``adaptive_{{max,avg}}_pool{nd}d`` bins: cells tile the input and overlap
+    by at most one element when ``g`` does not divide ``L``. A grid larger
+    than the input repeats cells.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., {axes})
+        Input; dtype handling as in :func:`pool{nd}d`.
+    output_size : int, None or tuple of {nd} ints or None
+        Cells per pooled axis; None keeps that axis's length.
+    op, p, nan_policy, mask, return_indices, n_threads
+        As in :func:`pool{nd}d`.
+
+    Returns
+    -------
+    out : ndarray, shape (..., *output_size)
+    indices : ndarray of int64
+        Only if ``return_indices``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool import adaptive_pool{nd}d
+    >>> adaptive_pool{nd}d(np.ones((2,) + (7,) * {nd}), 3, op="mean").shape
+    (2, {grid})
+    """
+
+
+def adaptive_pool2d(x, output_size, op="max", p=2.0, nan_policy="propagate", mask=None,
+                    return_indices=False, n_threads=None):
+    return _adaptive(x, 2, "adaptive_pool2d", output_size, op, p, nan_policy, mask,
+                     return_indices, n_threads)
+
+
+def adaptive_pool3d(x, output_size, op="max", p=2.0, nan_policy="propagate", mask=None,
+                    return_indices=False, n_threads=None):
+    return _adaptive(x, 3, "adaptive_pool3d", output_size, op, p, nan_policy, mask,
+                     return_indices, n_threads)
+
+
+adaptive_pool2d.__doc__ = _ADAPTIVE_DOC.format(nd=2, axes="H, W", grid="3, 3")
+adaptive_pool3d.__doc__ = _ADAPTIVE_DOC.format(nd=3, axes="D, H, W", grid="3, 3, 3")
+
+
+def _check_ndim(ndim):
+    if ndim not in (2, 3):
+        raise ValueError(f"The 'ndim' parameter must be 2 or 3. Got {ndim!r} instead.")
+
+
+def global_pool(x, op="mean", ndim=2, p=2.0, nan_policy="propagate", mask=None,
+                n_threads=None):
+    """Pool the whole of the last ``ndim`` axes to one value.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., *spatial)
+        Input; dtype handling as in :func:`pool2d`.
+    op : str, default 'mean'
+        Any op of :func:`pool2d`.
+    ndim : {2, 3}, default 2
+        Number of trailing axes to pool.
+    p, nan_policy, mask, n_threads
+        As in :func:`pool2d`.
+
+    Returns
+    -------
+    out : ndarray, shape (...)
+        ``x.shape`` without its last ``ndim`` axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool import global_pool
+    >>> global_pool(np.arange(12.0).reshape(3, 2, 2), op="max")
+    array([ 3.,  7., 11.])
+    """
+    _check_ndim(ndim)
+    func = adaptive_pool2d if ndim == 2 else adaptive_pool3d
+    out = func(x, 1, op=op, p=p, nan_policy=nan_policy, mask=mask, n_threads=n_threads)
+    return out.reshape(out.shape[: out.ndim - ndim])
+
+
+def pyramid_pool(x, levels=(1, 2, 4), op="max", ndim=2, p=2.0, nan_policy="propagate",
+                 mask=None, n_threads=None):
+    """Spatial pyramid pooling: adaptive grids at several sizes, concatenated.
+
+    Gives a vector of fixed length from inputs of any spatial size (He et al.
+    2014, after Lazebnik et al. 2006).
+
+    Parameters
+    ----------
+    x : array_like, shape (..., *spatial)
+        Input; dtype handling as in :func:`pool2d`.
+    levels : sequence of int or tuple, default (1, 2, 4)
+        Grid size of each level (``g`` means ``g x g`` cells in 2D).
+    op : str, default 'max'
+        Any op of :func:`pool2d`.
+    ndim : {2, 3}, default 2
+        Number of trailing axes to pool.
+    p, nan_policy, mask, n_threads
+        As in :func:`pool2d`.
+
+    Returns
+    -------
+    out : ndarray, shape (..., n_cells)
+        ``n_cells = sum(prod(level))``; level by level, cells in row-major
+        order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool import pyramid_pool
+    >>> pyramid_pool(np.ones((3, 50, 37)), levels=(1, 2, 4)).shape
+    (3, 21)
+    """
+    _check_ndim(ndim)
+    if isinstance(levels, numbers.Integral) or len(levels) == 0:
+        raise ValueError(
+            f"The 'levels' parameter must be a non-empty sequence of grid sizes. "
+            f"Got {levels!r} instead."
+        )
+    func = adaptive_pool2d if ndim == 2 else adaptive_pool3d
+    parts = []
+    for level in levels:
+        out = func(x, level, op=op, p=p, nan_policy=nan_policy, mask=mask, n_threads=n_threads)
+        parts.append(out.reshape(out.shape[: out.ndim - ndim] + (-1,)))
+    return np.concatenate(parts, axis=-1)
