@@ -47,7 +47,15 @@ cdef struct Axis:
     const Py_ssize_t* start   # first input index of each window (may be < 0)
     const Py_ssize_t* lo      # first tap inside the input
     const Py_ssize_t* hi      # one past the last tap inside the input
+    const double* creal       # taps inside the input: hi - lo
     const double* cpad        # taps inside the padded input (count_include_pad)
+    # Sliding windows (k > 0) have a constant size k and stride s, and outputs
+    # j0 <= j < j1 whose k taps all fall inside the input: the fast path.
+    # Adaptive windows vary in size and have k = 0.
+    Py_ssize_t k
+    Py_ssize_t s
+    Py_ssize_t j0
+    Py_ssize_t j1
 
 
 cdef struct Opts:
@@ -87,16 +95,31 @@ cdef inline double _power(double v, double p) noexcept nogil:
     return pow(v, p)
 
 
-cdef inline Axis _axis(Py_ssize_t n_in, Py_ssize_t d, const Py_ssize_t[:, ::1] taps,
-                       const double[::1] cpad) noexcept nogil:
+cdef inline Axis _axis(Py_ssize_t n_in, const Py_ssize_t[::1] geometry,
+                       const Py_ssize_t[:, ::1] taps, const double[:, ::1] counts) noexcept nogil:
+    """Describe one axis. geometry = (k, s, d), k = 0 for adaptive windows;
+    taps = (start, lo, hi) per output; counts = (creal, cpad) per output."""
     cdef Axis a
+    cdef Py_ssize_t j
     a.n_in = n_in
     a.n_out = taps.shape[1]
-    a.d = d
+    a.k = geometry[0]
+    a.s = geometry[1]
+    a.d = geometry[2]
     a.start = &taps[0, 0]
     a.lo = &taps[1, 0]
     a.hi = &taps[2, 0]
-    a.cpad = &cpad[0]
+    a.creal = &counts[0, 0]
+    a.cpad = &counts[1, 0]
+    a.j0 = 0
+    a.j1 = 0
+    if a.k > 0:
+        # Windows are clipped only at the two ends, so the full ones are contiguous.
+        while a.j0 < a.n_out and not (a.lo[a.j0] == 0 and a.hi[a.j0] == a.k):
+            a.j0 += 1
+        a.j1 = a.j0
+        while a.j1 < a.n_out and a.lo[a.j1] == 0 and a.hi[a.j1] == a.k:
+            a.j1 += 1
     return a
 
 
@@ -118,72 +141,121 @@ cdef inline Chan _shift(Chan ch, Py_ssize_t k) noexcept nogil:
     return ch
 
 
+cdef inline void _window(const floating* row, const unsigned char* mrow, Py_ssize_t j,
+                         Py_ssize_t idx_base, Axis* a, Opts* o, double shift,
+                         Chan dst) noexcept nogil:
+    """Reduce the W window of output j of one row into dst[j], any options."""
+    cdef Py_ssize_t t, pos, mi = -1, start = a.start[j], d = a.d
+    cdef double m = 0.0, xv, s1 = 0.0, s2 = 0.0, c = 0.0
+    cdef bint have = False
+    for t in range(a.lo[j], a.hi[j]):
+        pos = start + t * d
+        xv = row[pos]
+        if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
+            continue
+        c += 1.0
+        if o.extreme:
+            if not have or _better(xv, m, o.is_min):
+                m = xv
+                mi = pos
+                have = True
+        elif o.op == OP_LP:
+            s1 += _power(xv, o.p)
+        elif o.two_sums:
+            xv = xv - shift
+            s1 += xv
+            s2 += xv * xv
+        else:
+            s1 += xv
+    if o.extreme:
+        dst.v[j] = m
+        if o.with_idx:
+            dst.i[j] = idx_base + mi if have else -1
+    else:
+        dst.v[j] = s1
+        if o.two_sums:
+            dst.v2[j] = s2
+    if o.counted:
+        dst.c[j] = c
+
+
+cdef inline void _interior(const floating* row, Axis* a, Opts* o, double shift,
+                           Chan dst) noexcept nogil:
+    """Full windows j0 <= j < j1 of one row, no mask/NaN omission/indices.
+
+    Taps outermost, outputs innermost: a loop that the compiler vectorises.
+    """
+    cdef Py_ssize_t j, t, n = a.j1 - a.j0, s = a.s
+    cdef const floating* base
+    cdef double* out = dst.v + a.j0
+    cdef double* out2 = dst.v2 + a.j0
+    cdef double v, m
+    for t in range(a.k):
+        base = row + a.start[a.j0] + t * a.d
+        if o.extreme and t == 0:
+            for j in range(n):
+                out[j] = base[j * s]
+        elif o.extreme and o.is_min:
+            for j in range(n):
+                v = base[j * s]
+                m = out[j]
+                out[j] = v if ((v < m) | (v != v)) else m
+        elif o.extreme:
+            for j in range(n):
+                v = base[j * s]
+                m = out[j]
+                out[j] = v if ((v > m) | (v != v)) else m
+        elif o.two_sums:
+            if t == 0:
+                for j in range(n):
+                    out[j] = 0.0
+                    out2[j] = 0.0
+            for j in range(n):
+                v = base[j * s] - shift
+                out[j] += v
+                out2[j] += v * v
+        elif o.op == OP_LP:
+            if t == 0:
+                for j in range(n):
+                    out[j] = 0.0
+            if o.p == 2.0:
+                for j in range(n):
+                    v = base[j * s]
+                    out[j] += v * v
+            else:
+                for j in range(n):
+                    out[j] += _power(base[j * s], o.p)
+        else:
+            if t == 0:
+                for j in range(n):
+                    out[j] = base[j * s]
+            else:
+                for j in range(n):
+                    out[j] += base[j * s]
+
+
 cdef void _first_pass(const floating* plane, const unsigned char* mplane,
                       Py_ssize_t plane_off, Py_ssize_t r0, Py_ssize_t r1,
                       Axis* a, Opts* o, double shift, Chan dst) noexcept nogil:
     """Reduce along W the rows r0..r1-1 of one input plane into ``dst``."""
-    cdef Py_ssize_t r, j, t, pos, start, mi, n_out = a.n_out, W = a.n_in, d = a.d
+    cdef Py_ssize_t r, j, W = a.n_in
     cdef const floating* row
     cdef const unsigned char* mrow = NULL
-    cdef double m, xv, s1, s2, c
-    cdef bint have, simple = not o.counted and not o.with_idx
+    cdef bint fast = not o.counted and not o.with_idx and a.k > 0
     for r in range(r0, r1):
         row = plane + r * W
         if o.use_mask:
             mrow = mplane + r * W
-        for j in range(n_out):
-            start = a.start[j]
-            if o.extreme and simple:
-                m = row[start + a.lo[j] * d]
-                for t in range(a.lo[j] + 1, a.hi[j]):
-                    xv = row[start + t * d]
-                    if _better(xv, m, o.is_min):
-                        m = xv
-                dst.v[j] = m
-            elif o.extreme:
-                have = False
-                m = 0.0
-                mi = -1
-                c = 0.0
-                for t in range(a.lo[j], a.hi[j]):
-                    pos = start + t * d
-                    xv = row[pos]
-                    if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
-                        continue
-                    if not have or _better(xv, m, o.is_min):
-                        m = xv
-                        mi = pos
-                        have = True
-                    c += 1.0
-                dst.v[j] = m
-                if o.with_idx:
-                    dst.i[j] = plane_off + r * W + mi if have else -1
-                if o.counted:
-                    dst.c[j] = c
-            else:
-                s1 = 0.0
-                s2 = 0.0
-                c = 0.0
-                for t in range(a.lo[j], a.hi[j]):
-                    pos = start + t * d
-                    xv = row[pos]
-                    if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
-                        continue
-                    if o.op == OP_LP:
-                        s1 += _power(xv, o.p)
-                    elif o.two_sums:
-                        xv = xv - shift
-                        s1 += xv
-                        s2 += xv * xv
-                    else:
-                        s1 += xv
-                    c += 1.0
-                dst.v[j] = s1
-                if o.two_sums:
-                    dst.v2[j] = s2
-                if o.counted:
-                    dst.c[j] = c
-        dst = _shift(dst, n_out)
+        if fast:
+            for j in range(a.j0):
+                _window(row, mrow, j, 0, a, o, shift, dst)
+            _interior(row, a, o, shift, dst)
+            for j in range(a.j1, a.n_out):
+                _window(row, mrow, j, 0, a, o, shift, dst)
+        else:
+            for j in range(a.n_out):
+                _window(row, mrow, j, plane_off + r * W, a, o, shift, dst)
+        dst = _shift(dst, a.n_out)
 
 
 cdef void _sum_lines(const double* src, Py_ssize_t src_first, Axis* a,
@@ -230,12 +302,12 @@ cdef void _extreme_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
                 for l in range(L):
                     v = inp[l]
                     m = out[l]
-                    out[l] = v if (v < m or v != v) else m
+                    out[l] = v if ((v < m) | (v != v)) else m
             elif simple:
                 for l in range(L):
                     v = inp[l]
                     m = out[l]
-                    out[l] = v if (v > m or v != v) else m
+                    out[l] = v if ((v > m) | (v != v)) else m
             else:
                 for l in range(L):
                     if o.counted:
@@ -294,6 +366,28 @@ cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
     return var
 
 
+cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, double pad_dh,
+                             floating* out, int64_t* idx, Opts* o) noexcept nogil:
+    """Write one output row from its accumulators (q at offset k)."""
+    cdef Py_ssize_t ow, n = aw.n_out
+    if not o.counted and (o.extreme or o.op == OP_SUM):
+        for ow in range(n):
+            out[ow] = <floating>q.v[k + ow]
+    elif not o.counted and o.op == OP_MEAN and not o.include_pad:
+        for ow in range(n):
+            out[ow] = <floating>(q.v[k + ow] / (real_dh * aw.creal[ow]))
+    else:
+        for ow in range(n):
+            out[ow] = <floating>_finish(q, k + ow, real_dh * aw.creal[ow],
+                                        pad_dh * aw.cpad[ow], o)
+    if o.with_idx:
+        for ow in range(n):
+            if o.counted and q.c[k + ow] == 0.0:
+                idx[ow] = -1
+            else:
+                idx[ow] = q.i[k + ow]
+
+
 cdef struct Range:
     Py_ssize_t first
     Py_ssize_t last
@@ -339,14 +433,15 @@ cdef void _sizes(Axis* ad, Axis* ah, Axis* aw, Py_ssize_t block_d, Py_ssize_t bl
 
 
 def scratch_size(
+    const Py_ssize_t[:, ::1] geometry,
     const Py_ssize_t[:, ::1] taps_d, const Py_ssize_t[:, ::1] taps_h,
-    const Py_ssize_t[:, ::1] taps_w, const double[::1] cpad, const Py_ssize_t[::1] dilation,
+    const Py_ssize_t[:, ::1] taps_w, const double[:, ::1] counts,
     Py_ssize_t block_d, Py_ssize_t block_h,
 ):
     """Elements of work space that one thread of ``pool_kernel`` needs per channel."""
-    cdef Axis ad = _axis(0, dilation[0], taps_d, cpad)
-    cdef Axis ah = _axis(0, dilation[1], taps_h, cpad)
-    cdef Axis aw = _axis(0, dilation[2], taps_w, cpad)
+    cdef Axis ad = _axis(0, geometry[0], taps_d, counts)
+    cdef Axis ah = _axis(0, geometry[1], taps_h, counts)
+    cdef Axis aw = _axis(0, geometry[2], taps_w, counts)
     cdef Py_ssize_t s_size, p_size, q_size
     _sizes(&ad, &ah, &aw, block_d, block_h, &s_size, &p_size, &q_size)
     return s_size + p_size + q_size
@@ -355,13 +450,13 @@ def scratch_size(
 def pool_kernel(
     const floating[:, :, :, ::1] x,         # IN  (N, D, H, W)
     const unsigned char[:, :, :, ::1] mask,  # IN  (1 or N, D, H, W), read if use_mask
+    const Py_ssize_t[:, ::1] geometry,       # IN  (3, 3): (k, s, d) per axis D, H, W
     const Py_ssize_t[:, ::1] taps_d,         # IN  (3, Dout): start, lo, hi
     const Py_ssize_t[:, ::1] taps_h,         # IN  (3, Hout)
     const Py_ssize_t[:, ::1] taps_w,         # IN  (3, Wout)
-    const double[::1] cpad_d,                # IN  (Dout,) taps inside the padded input
-    const double[::1] cpad_h,                # IN  (Hout,)
-    const double[::1] cpad_w,                # IN  (Wout,)
-    const Py_ssize_t[::1] dilation,          # IN  (3,) dilation per axis (D, H, W)
+    const double[:, ::1] counts_d,           # IN  (2, Dout): real taps, padded taps
+    const double[:, ::1] counts_h,           # IN  (2, Hout)
+    const double[:, ::1] counts_w,           # IN  (2, Wout)
     const double[::1] shift,                 # IN  (N,) offset subtracted before var sums
     Py_ssize_t block_d,                      # IN  output planes per task
     Py_ssize_t block_h,                      # IN  output rows per task
@@ -374,9 +469,9 @@ def pool_kernel(
 ):
     """Pool the last three axes of ``x`` into ``out``; see the module docstring."""
     cdef Py_ssize_t N = x.shape[0], D = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Axis ad = _axis(D, dilation[0], taps_d, cpad_d)
-    cdef Axis ah = _axis(H, dilation[1], taps_h, cpad_h)
-    cdef Axis aw = _axis(W, dilation[2], taps_w, cpad_w)
+    cdef Axis ad = _axis(D, geometry[0], taps_d, counts_d)
+    cdef Axis ah = _axis(H, geometry[1], taps_h, counts_h)
+    cdef Axis aw = _axis(W, geometry[2], taps_w, counts_w)
     cdef Py_ssize_t Dout = ad.n_out, Hout = ah.n_out, Wout = aw.n_out
     cdef Py_ssize_t nbd = (Dout + block_d - 1) // block_d
     cdef Py_ssize_t nbh = (Hout + block_h - 1) // block_h
@@ -384,11 +479,9 @@ def pool_kernel(
     cdef Py_ssize_t s_size, p_size, q_size, total
     cdef Opts o
     cdef bint trivial_d
-    cdef Py_ssize_t task, n, od0, od1, oh0, oh1, iz
+    cdef Py_ssize_t task, n, od0, od1, oh0, oh1, iz, plane_len, od, oh, tid
     cdef Range rows, planes
-    cdef Py_ssize_t plane_len, k, od, oh, ow, tid
     cdef Chan cs, cp, cq
-    cdef double n_real, n_pad
     cdef const unsigned char* mplane
 
     o.op = op
@@ -414,7 +507,6 @@ def pool_kernel(
             od1 = min(od0 + block_d, Dout)
             oh0 = task % nbh * block_h
             oh1 = min(oh0 + block_h, Hout)
-            # The input rows and planes that the task's windows read.
             rows = _extent(&ah, oh0, oh1)
             planes = _extent(&ad, od0, od1)
             cs = _chan(&scratch[tid, 0], &iscratch[tid, 0] if with_idx else NULL, total)
@@ -435,14 +527,7 @@ def pool_kernel(
                 _reduce_lines(cp, planes.first, &ad, od0, od1, plane_len, cq, &o)
             for od in range(od0, od1):
                 for oh in range(oh0, oh1):
-                    k = ((od - od0) * (oh1 - oh0) + (oh - oh0)) * Wout
-                    for ow in range(Wout):
-                        n_real = <double>((ad.hi[od] - ad.lo[od]) * (ah.hi[oh] - ah.lo[oh])
-                                          * (aw.hi[ow] - aw.lo[ow]))
-                        n_pad = ad.cpad[od] * ah.cpad[oh] * aw.cpad[ow]
-                        out[n, od, oh, ow] = <floating>_finish(cq, k + ow, n_real, n_pad, &o)
-                        if with_idx:
-                            if o.counted and cq.c[k + ow] == 0.0:
-                                indices[n, od, oh, ow] = -1
-                            else:
-                                indices[n, od, oh, ow] = cq.i[k + ow]
+                    _finish_row(cq, ((od - od0) * (oh1 - oh0) + (oh - oh0)) * Wout, &aw,
+                                ad.creal[od] * ah.creal[oh], ad.cpad[od] * ah.cpad[oh],
+                                &out[n, od, oh, 0],
+                                &indices[n, od, oh, 0] if with_idx else NULL, &o)

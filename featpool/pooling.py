@@ -215,27 +215,41 @@ def _window_geometry(spatial, nd, size, stride, padding, dilation, ceil_mode):
     return geom
 
 
-def _sliding_taps(n, k, s, p, d, n_out):
-    """(taps (3, n_out): start, lo, hi; cpad (n_out,)) for a sliding window."""
-    start = np.arange(n_out, dtype=np.intp) * s - p
-    lo = np.where(start < 0, -(start // d), 0)          # ceil(-start / d)
-    hi = np.minimum(k, -((start - n) // d))              # ceil((n - start) / d)
-    cpad = np.minimum(k, -((start - n - p) // d)).astype(np.float64)
-    return np.ascontiguousarray(np.stack([start, lo, hi]), dtype=np.intp), cpad
+class _AxisWindows:
+    """The windows along one pooled axis, as the kernel reads them.
 
+    ``geometry`` is (size, stride, dilation), size 0 for adaptive windows;
+    ``taps`` is (start, lo, hi) per output: window ``o`` reads input
+    ``start[o] + t * dilation`` for ``lo[o] <= t < hi[o]``; ``counts`` is
+    (taps inside the input, taps inside the padded input) per output.
+    """
 
-def _adaptive_taps(n, g):
-    """PyTorch's adaptive bins: start = floor(i*n/g), end = ceil((i+1)*n/g)."""
-    i = np.arange(g, dtype=np.intp)
-    start = (i * n) // g
-    end = -((-(i + 1) * n) // g)
-    hi = end - start
-    taps = np.stack([start, np.zeros_like(start), hi])
-    return np.ascontiguousarray(taps, dtype=np.intp), hi.astype(np.float64)
+    def __init__(self, geometry, start, lo, hi, cpad):
+        self.geometry = np.asarray(geometry, dtype=np.intp)
+        self.taps = np.ascontiguousarray(np.stack([start, lo, hi]), dtype=np.intp)
+        self.counts = np.ascontiguousarray(np.stack([hi - lo, cpad]), dtype=np.float64)
+        self.n_out = self.taps.shape[1]
 
+    @classmethod
+    def sliding(cls, n, k, s, p, d, n_out):
+        start = np.arange(n_out, dtype=np.intp) * s - p
+        lo = np.where(start < 0, -(start // d), 0)          # ceil(-start / d)
+        hi = np.minimum(k, -((start - n) // d))              # ceil((n - start) / d)
+        cpad = np.minimum(k, -((start - n - p) // d))
+        return cls((k, s, d), start, lo, hi, cpad)
 
-def _trivial_axis():
-    return np.array([[0], [0], [1]], dtype=np.intp), np.ones(1)
+    @classmethod
+    def adaptive(cls, n, g):
+        """PyTorch's bins: start = floor(i*n/g), end = ceil((i+1)*n/g)."""
+        i = np.arange(g, dtype=np.intp)
+        start = (i * n) // g
+        hi = -((-(i + 1) * n) // g) - start
+        return cls((0, 1, 1), start, np.zeros_like(start), hi, hi)
+
+    @classmethod
+    def trivial(cls):
+        """One window of one tap: the depth axis of 2D pooling."""
+        return cls.sliding(1, 1, 1, 0, 1, 1)
 
 
 # --------------------------------------------------------------------------
@@ -275,16 +289,14 @@ def _var_shift(x3):
     return np.ascontiguousarray(shift)
 
 
-def _run(x, nd, axes_taps, dilation, op, p, omit, mask, include_pad,
-         return_indices, n_threads):
+def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, n_threads):
     """Call the kernel on ``x`` (already validated) and reshape the result."""
     lead = x.shape[: x.ndim - nd]
     spatial = x.shape[x.ndim - nd:]
     if nd == 2:
         spatial = (1,) + spatial
-        axes_taps = [_trivial_axis()] + list(axes_taps)
-        dilation = (1,) + tuple(dilation)
-    out_spatial = tuple(t.shape[1] for t, _ in axes_taps)
+        axes = [_AxisWindows.trivial()] + list(axes)
+    out_spatial = tuple(a.n_out for a in axes)
     n_images = int(np.prod(lead, dtype=np.int64))
     out = np.empty((n_images,) + out_spatial, dtype=x.dtype)
     indices = np.empty(out.shape if return_indices else (1, 1, 1, 1), dtype=np.int64)
@@ -300,18 +312,18 @@ def _run(x, nd, axes_taps, dilation, op, p, omit, mask, include_pad,
         mask4 = mask.reshape((mask.shape[0],) + spatial)
     n_threads = _effective_n_threads(n_threads)
     block_d, block_h = _blocks(n_images, out_spatial, n_threads)
-    (td, cd), (th, ch), (tw, cw) = axes_taps
-    dil = np.asarray(dilation, dtype=np.intp)
-    size = scratch_size(td, th, tw, cd, dil, block_d, block_h)
-    n_threads = min(n_threads, n_images * -(-out_spatial[0] // block_d)
-                    * -(-out_spatial[1] // block_h))
+    ad, ah, aw = axes
+    geometry = np.ascontiguousarray(np.stack([a.geometry for a in axes]))
+    size = scratch_size(geometry, ad.taps, ah.taps, aw.taps, ad.counts, block_d, block_h)
+    n_tasks = n_images * -(-out_spatial[0] // block_d) * -(-out_spatial[1] // block_h)
+    n_threads = min(n_threads, n_tasks)
     scratch = np.empty((n_threads, 3 * size))
     iscratch = np.empty((n_threads, size if return_indices else 1), dtype=np.int64)
     shift = _var_shift(x4) if op in ("var", "std") else np.zeros(n_images)
     pool_kernel(
-        x4, mask4, td, th, tw, cd, ch, cw, dil, shift, block_d, block_h,
-        _OPS[op], p, omit, mask is not None, return_indices, include_pad,
-        out, indices, scratch, iscratch, n_threads,
+        x4, mask4, geometry, ad.taps, ah.taps, aw.taps, ad.counts, ah.counts, aw.counts,
+        shift, block_d, block_h, _OPS[op], p, omit, mask is not None, return_indices,
+        include_pad, out, indices, scratch, iscratch, n_threads,
     )
     out = out.reshape(result_shape)
     if return_indices:
@@ -340,16 +352,15 @@ def _pool(x, nd, func, size, stride, padding, dilation, ceil_mode, op, p,
         padding = tuple(0 if w else q for q, w in zip(pads, wrap))
     spatial = x.shape[x.ndim - nd:]
     geom = _window_geometry(spatial, nd, size, stride, padding, dilation, ceil_mode)
-    taps = [_sliding_taps(n, k, s, q, d, n_out) for n, (k, s, q, d, n_out) in zip(spatial, geom)]
-    for ax, (t, _) in enumerate(taps):
-        if np.any(t[2] <= t[1]):
+    axes = [_AxisWindows.sliding(n, *g) for n, g in zip(spatial, geom)]
+    for ax, a in enumerate(axes):
+        if np.any(a.taps[2] <= a.taps[1]):
             raise ValueError(
                 f"With padding {padding} and dilation {dilation}, some windows on pooled "
                 f"axis {ax} (length {spatial[ax]}) hold no input cell, only padding. "
                 f"Reduce the padding or the dilation."
             )
-    return _run(x, nd, taps, [g[3] for g in geom], op, p, omit, mask,
-                count_include_pad, return_indices, n_threads)
+    return _run(x, nd, axes, op, p, omit, mask, count_include_pad, return_indices, n_threads)
 
 
 _POOL_DOC = """Pool the last {nd} axes of ``x`` with a sliding window.
@@ -500,8 +511,8 @@ def _adaptive(x, nd, func, output_size, op, p, nan_policy, mask, return_indices,
             raise ValueError(
                 f"{func} needs non-empty pooled axes. Got pooled axes of shape {spatial}."
             )
-    taps = [_adaptive_taps(n, g) for n, g in zip(spatial, grid)]
-    return _run(x, nd, taps, (1,) * nd, op, p, omit, mask, False, return_indices, n_threads)
+    axes = [_AxisWindows.adaptive(n, g) for n, g in zip(spatial, grid)]
+    return _run(x, nd, axes, op, p, omit, mask, False, return_indices, n_threads)
 
 
 _ADAPTIVE_DOC = """Pool the last {nd} axes of ``x`` onto a fixed grid of cells.
