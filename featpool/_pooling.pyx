@@ -40,6 +40,18 @@ cdef enum:
     OP_STD = 6
 
 
+# Keep in sync with featpool/pooling.py::_NONLINEARITIES: what the first pass
+# applies to each input cell as it reads it (complex input: interleaved re, im).
+cdef enum:
+    T_NONE = 0
+    T_MODULUS = 1     # |z|
+    T_REAL = 2        # Re z
+    T_ABS = 3         # |Re z|
+    T_SQUARE = 4      # |z|^2
+    T_RELU_POS = 5    # max(Re z, 0)
+    T_RELU_NEG = 6    # max(-Re z, 0)
+
+
 cdef struct Axis:
     Py_ssize_t n_in
     Py_ssize_t n_out
@@ -60,6 +72,8 @@ cdef struct Axis:
 
 cdef struct Opts:
     int op
+    int transform       # T_* applied to each input cell
+    bint cplx           # input is complex, stored as interleaved (re, im) pairs
     bint extreme        # max or min
     bint is_min
     bint counted        # cells may be excluded (mask or nan omit): carry counts
@@ -84,6 +98,28 @@ cdef inline bint _better(double v, double m, bint is_min) noexcept nogil:
     if is_min:
         return v < m or v != v
     return v > m or v != v
+
+
+cdef inline double _load(const floating* row, Py_ssize_t pos, Opts* o) noexcept nogil:
+    """Cell ``pos`` of an input row, through the nonlinearity. NaN stays NaN."""
+    cdef double re, im
+    if not o.cplx:
+        re = row[pos]
+        im = 0.0
+    else:
+        re = row[2 * pos]
+        im = row[2 * pos + 1]
+    if o.transform == T_NONE or o.transform == T_REAL:
+        return re
+    if o.transform == T_MODULUS:
+        return sqrt(re * re + im * im)
+    if o.transform == T_ABS:
+        return fabs(re)
+    if o.transform == T_SQUARE:
+        return re * re + im * im
+    if o.transform == T_RELU_POS:
+        return 0.0 if re < 0.0 else re
+    return 0.0 if re > 0.0 else -re
 
 
 cdef inline double _power(double v, double p) noexcept nogil:
@@ -150,7 +186,7 @@ cdef inline void _window(const floating* row, const unsigned char* mrow, Py_ssiz
     cdef bint have = False
     for t in range(a.lo[j], a.hi[j]):
         pos = start + t * d
-        xv = row[pos]
+        xv = _load(row, pos, o)
         if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
             continue
         c += 1.0
@@ -241,9 +277,10 @@ cdef void _first_pass(const floating* plane, const unsigned char* mplane,
     cdef Py_ssize_t r, j, W = a.n_in
     cdef const floating* row
     cdef const unsigned char* mrow = NULL
-    cdef bint fast = not o.counted and not o.with_idx and a.k > 0
+    cdef bint fast = (not o.counted and not o.with_idx and a.k > 0
+                      and o.transform == T_NONE and not o.cplx)
     for r in range(r0, r1):
-        row = plane + r * W
+        row = plane + r * W * (2 if o.cplx else 1)
         if o.use_mask:
             mrow = mplane + r * W
         if fast:
@@ -461,6 +498,8 @@ def pool_kernel(
     Py_ssize_t block_d,                      # IN  output planes per task
     Py_ssize_t block_h,                      # IN  output rows per task
     int op, double p, bint omit, bint use_mask, bint with_idx, bint include_pad,
+    int transform,                           # IN  T_* nonlinearity applied on reading
+    bint cplx,                               # IN  x holds complex cells as (re, im) pairs
     floating[:, :, :, ::1] out,              # OUT (N, Dout, Hout, Wout)
     int64_t[:, :, :, ::1] indices,           # OUT (N, Dout, Hout, Wout), written if with_idx
     double[:, ::1] scratch,                  # OUT (n_threads, 3 * scratch_size(...))
@@ -468,7 +507,8 @@ def pool_kernel(
     int n_threads,
 ):
     """Pool the last three axes of ``x`` into ``out``; see the module docstring."""
-    cdef Py_ssize_t N = x.shape[0], D = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t N = x.shape[0], D = x.shape[1], H = x.shape[2]
+    cdef Py_ssize_t W = x.shape[3] // 2 if cplx else x.shape[3]
     cdef Axis ad = _axis(D, geometry[0], taps_d, counts_d)
     cdef Axis ah = _axis(H, geometry[1], taps_h, counts_h)
     cdef Axis aw = _axis(W, geometry[2], taps_w, counts_w)
@@ -485,6 +525,8 @@ def pool_kernel(
     cdef const unsigned char* mplane
 
     o.op = op
+    o.transform = transform
+    o.cplx = cplx
     o.extreme = op == OP_MAX or op == OP_MIN
     o.is_min = op == OP_MIN
     o.counted = omit or use_mask

@@ -7,6 +7,7 @@ friends); see ``docs/pooling.md`` for the full contract.
 
 This module validates, casts and allocates; the loops are in ``_pooling.pyx``.
 """
+import functools
 import numbers
 import warnings
 
@@ -28,24 +29,37 @@ __all__ = [
 # Keep in sync with the enum in _pooling.pyx.
 _OPS = {"max": 0, "min": 1, "sum": 2, "mean": 3, "lp": 4, "var": 5, "std": 6}
 _NAN_POLICIES = ("propagate", "omit")
+# Keep in sync with the T_* enum in _pooling.pyx.
+_NONLINEARITIES = {None: 0, "modulus": 1, "real": 2, "abs": 3, "square": 4,
+                   "relu_pos": 5, "relu_neg": 6}
 # Target number of output elements per parallel task: large enough to amortise
 # the task's set-up and the rows its windows share with the next task, small
 # enough that its work space stays in cache.
 _TASK_OUTPUTS = 16384
+# Below this many input elements, starting threads costs more than it saves.
+_MIN_PARALLEL_SIZE = 1 << 16
 
 
 # --------------------------------------------------------------------------
 # Validation helpers
 # --------------------------------------------------------------------------
 
-def _as_float_array(x, name="x"):
-    """Return ``x`` as a C-contiguous float32/float64 array (no copy if it is one)."""
+def _as_float_array(x, nonlinearity=None, name="x"):
+    """Return ``x`` as a C-contiguous float32/float64 (or complex64/128) array.
+
+    No copy when it already is one. Complex input is accepted only with a
+    nonlinearity that makes it real.
+    """
     x = np.asarray(x)
     if x.dtype.kind == "c":
-        raise TypeError(
-            f"The '{name}' parameter must be a real array; got a complex array of "
-            f"dtype {x.dtype}. Take np.abs() or .real first."
-        )
+        if nonlinearity is None:
+            raise TypeError(
+                f"The '{name}' parameter is a complex array (dtype {x.dtype}); pass a "
+                f"nonlinearity (e.g. nonlinearity='modulus') or take np.abs() first."
+            )
+        if x.dtype not in (np.complex64, np.complex128):
+            x = x.astype(np.complex128)
+        return np.ascontiguousarray(x)
     if x.dtype.kind not in "biuf":
         raise TypeError(
             f"The '{name}' parameter must be a numeric array; got dtype {x.dtype}."
@@ -53,6 +67,15 @@ def _as_float_array(x, name="x"):
     if x.dtype not in (np.float32, np.float64):
         x = x.astype(np.float64)
     return np.ascontiguousarray(x)
+
+
+def _check_nonlinearity(nonlinearity):
+    if nonlinearity not in _NONLINEARITIES:
+        raise ValueError(
+            f"The 'nonlinearity' parameter must be None or one of "
+            f"{sorted(k for k in _NONLINEARITIES if k)}. Got {nonlinearity!r} instead."
+        )
+    return nonlinearity
 
 
 def _per_axis(value, nd, name, minimum):
@@ -229,8 +252,12 @@ class _AxisWindows:
         self.taps = np.ascontiguousarray(np.stack([start, lo, hi]), dtype=np.intp)
         self.counts = np.ascontiguousarray(np.stack([hi - lo, cpad]), dtype=np.float64)
         self.n_out = self.taps.shape[1]
+        for array in (self.geometry, self.taps, self.counts):
+            array.flags.writeable = False  # instances are cached and shared
 
+    # Cached: building the arrays costs more than pooling a small image.
     @classmethod
+    @functools.lru_cache(maxsize=256)
     def sliding(cls, n, k, s, p, d, n_out):
         start = np.arange(n_out, dtype=np.intp) * s - p
         lo = np.where(start < 0, -(start // d), 0)          # ceil(-start / d)
@@ -239,6 +266,7 @@ class _AxisWindows:
         return cls((k, s, d), start, lo, hi, cpad)
 
     @classmethod
+    @functools.lru_cache(maxsize=256)
     def adaptive(cls, n, g):
         """PyTorch's bins: start = floor(i*n/g), end = ceil((i+1)*n/g)."""
         i = np.arange(g, dtype=np.intp)
@@ -289,8 +317,11 @@ def _var_shift(x3):
     return np.ascontiguousarray(shift)
 
 
-def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, n_threads):
+def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlinearity,
+         n_threads):
     """Call the kernel on ``x`` (already validated) and reshape the result."""
+    cplx = x.dtype.kind == "c"
+    real_dtype = x.real.dtype if cplx else x.dtype
     lead = x.shape[: x.ndim - nd]
     spatial = x.shape[x.ndim - nd:]
     if nd == 2:
@@ -298,7 +329,7 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, n_threads)
         axes = [_AxisWindows.trivial()] + list(axes)
     out_spatial = tuple(a.n_out for a in axes)
     n_images = int(np.prod(lead, dtype=np.int64))
-    out = np.empty((n_images,) + out_spatial, dtype=x.dtype)
+    out = np.empty((n_images,) + out_spatial, dtype=real_dtype)
     indices = np.empty(out.shape if return_indices else (1, 1, 1, 1), dtype=np.int64)
     result_shape = lead + out_spatial[3 - nd:]
     if n_images == 0:
@@ -306,11 +337,15 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, n_threads)
         return (out, indices.reshape(result_shape)) if return_indices else out
 
     x4 = x.reshape((n_images,) + spatial)
+    if cplx:  # the kernel reads interleaved (re, im) pairs
+        x4 = x4.view(real_dtype)
     if mask is None:
         mask4 = np.ones((1, 1, 1, 1), dtype=np.uint8)
     else:
         mask4 = mask.reshape((mask.shape[0],) + spatial)
     n_threads = _effective_n_threads(n_threads)
+    if x4.size < _MIN_PARALLEL_SIZE:
+        n_threads = 1
     block_d, block_h = _blocks(n_images, out_spatial, n_threads)
     ad, ah, aw = axes
     geometry = np.ascontiguousarray(np.stack([a.geometry for a in axes]))
@@ -323,7 +358,8 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, n_threads)
     pool_kernel(
         x4, mask4, geometry, ad.taps, ah.taps, aw.taps, ad.counts, ah.counts, aw.counts,
         shift, block_d, block_h, _OPS[op], p, omit, mask is not None, return_indices,
-        include_pad, out, indices, scratch, iscratch, n_threads,
+        include_pad, _NONLINEARITIES[nonlinearity], cplx, out, indices, scratch, iscratch,
+        n_threads,
     )
     out = out.reshape(result_shape)
     if return_indices:
@@ -332,8 +368,9 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, n_threads)
 
 
 def _pool(x, nd, func, size, stride, padding, dilation, ceil_mode, op, p,
-          count_include_pad, nan_policy, mask, return_indices, wrap, n_threads):
-    x = _as_float_array(x)
+          count_include_pad, nan_policy, mask, return_indices, wrap, nonlinearity, n_threads):
+    nonlinearity = _check_nonlinearity(nonlinearity)
+    x = _as_float_array(x, nonlinearity)
     _check_spatial(x, nd, func)
     p = _check_op(op, p)
     omit = _check_nan_policy(nan_policy)
@@ -360,7 +397,8 @@ def _pool(x, nd, func, size, stride, padding, dilation, ceil_mode, op, p,
                 f"axis {ax} (length {spatial[ax]}) hold no input cell, only padding. "
                 f"Reduce the padding or the dilation."
             )
-    return _run(x, nd, axes, op, p, omit, mask, count_include_pad, return_indices, n_threads)
+    return _run(x, nd, axes, op, p, omit, mask, count_include_pad, return_indices,
+                nonlinearity, n_threads)
 
 
 _POOL_DOC = """Pool the last {nd} axes of ``x`` with a sliding window.
@@ -408,6 +446,11 @@ _POOL_DOC = """Pool the last {nd} axes of ``x`` with a sliding window.
         Also return, for ``op='max'``/``'min'``, the flat index of the chosen
         cell within its ({axes}) block (PyTorch's convention; ``-1`` for an
         empty window).
+    nonlinearity : {{None, 'modulus', 'real', 'abs', 'square', 'relu_pos', 'relu_neg'}}
+        Applied to each cell as it is read, so the transformed array is never
+        stored: ``|z|``, ``Re z``, ``|Re z|``, ``|z|**2``, ``max(Re z, 0)``,
+        ``max(-Re z, 0)``. Complex ``x`` (filter responses) needs one; for
+        real ``x``, ``'modulus'`` is ``|x|``. None: the values as they are.
     wrap : bool or tuple of {nd} bools, default False
         Circular boundary per axis: the padding of a wrapped axis is taken
         from its other end and counts as real cells (orientation axes).
@@ -431,7 +474,8 @@ _POOL_DOC = """Pool the last {nd} axes of ``x`` with a sliding window.
         ``p <= 0``, a mask of the wrong shape, too few dimensions or
         ``n_threads=0``.
     TypeError
-        For complex, object or string input and parameters of the wrong type.
+        For object or string input, complex input without a nonlinearity and
+        parameters of the wrong type.
 
     See Also
     --------
@@ -445,16 +489,18 @@ _POOL_DOC = """Pool the last {nd} axes of ``x`` with a sliding window.
 
 def pool2d(x, size, stride=None, padding=0, dilation=1, ceil_mode=False, op="max",
            p=2.0, count_include_pad=False, nan_policy="propagate", mask=None,
-           return_indices=False, wrap=False, n_threads=None):
+           return_indices=False, wrap=False, nonlinearity=None, n_threads=None):
     return _pool(x, 2, "pool2d", size, stride, padding, dilation, ceil_mode, op, p,
-                 count_include_pad, nan_policy, mask, return_indices, wrap, n_threads)
+                 count_include_pad, nan_policy, mask, return_indices, wrap, nonlinearity,
+                 n_threads)
 
 
 def pool3d(x, size, stride=None, padding=0, dilation=1, ceil_mode=False, op="max",
            p=2.0, count_include_pad=False, nan_policy="propagate", mask=None,
-           return_indices=False, wrap=False, n_threads=None):
+           return_indices=False, wrap=False, nonlinearity=None, n_threads=None):
     return _pool(x, 3, "pool3d", size, stride, padding, dilation, ceil_mode, op, p,
-                 count_include_pad, nan_policy, mask, return_indices, wrap, n_threads)
+                 count_include_pad, nan_policy, mask, return_indices, wrap, nonlinearity,
+                 n_threads)
 
 
 pool2d.__doc__ = _POOL_DOC.format(
@@ -488,8 +534,10 @@ pool3d.__doc__ = _POOL_DOC.format(
 )
 
 
-def _adaptive(x, nd, func, output_size, op, p, nan_policy, mask, return_indices, n_threads):
-    x = _as_float_array(x)
+def _adaptive(x, nd, func, output_size, op, p, nan_policy, mask, return_indices,
+              nonlinearity, n_threads):
+    nonlinearity = _check_nonlinearity(nonlinearity)
+    x = _as_float_array(x, nonlinearity)
     _check_spatial(x, nd, func)
     p = _check_op(op, p)
     omit = _check_nan_policy(nan_policy)
@@ -512,7 +560,8 @@ def _adaptive(x, nd, func, output_size, op, p, nan_policy, mask, return_indices,
                 f"{func} needs non-empty pooled axes. Got pooled axes of shape {spatial}."
             )
     axes = [_AxisWindows.adaptive(n, g) for n, g in zip(spatial, grid)]
-    return _run(x, nd, axes, op, p, omit, mask, False, return_indices, n_threads)
+    return _run(x, nd, axes, op, p, omit, mask, False, return_indices, nonlinearity,
+                n_threads)
 
 
 _ADAPTIVE_DOC = """Pool the last {nd} axes of ``x`` onto a fixed grid of cells.
@@ -529,7 +578,7 @@ _ADAPTIVE_DOC = """Pool the last {nd} axes of ``x`` onto a fixed grid of cells.
         Input; dtype handling as in :func:`pool{nd}d`.
     output_size : int, None or tuple of {nd} ints or None
         Cells per pooled axis; None keeps that axis's length.
-    op, p, nan_policy, mask, return_indices, n_threads
+    op, p, nan_policy, mask, return_indices, nonlinearity, n_threads
         As in :func:`pool{nd}d`.
 
     Returns
@@ -548,15 +597,15 @@ _ADAPTIVE_DOC = """Pool the last {nd} axes of ``x`` onto a fixed grid of cells.
 
 
 def adaptive_pool2d(x, output_size, op="max", p=2.0, nan_policy="propagate", mask=None,
-                    return_indices=False, n_threads=None):
+                    return_indices=False, nonlinearity=None, n_threads=None):
     return _adaptive(x, 2, "adaptive_pool2d", output_size, op, p, nan_policy, mask,
-                     return_indices, n_threads)
+                     return_indices, nonlinearity, n_threads)
 
 
 def adaptive_pool3d(x, output_size, op="max", p=2.0, nan_policy="propagate", mask=None,
-                    return_indices=False, n_threads=None):
+                    return_indices=False, nonlinearity=None, n_threads=None):
     return _adaptive(x, 3, "adaptive_pool3d", output_size, op, p, nan_policy, mask,
-                     return_indices, n_threads)
+                     return_indices, nonlinearity, n_threads)
 
 
 adaptive_pool2d.__doc__ = _ADAPTIVE_DOC.format(nd=2, axes="H, W", grid="3, 3")
@@ -569,7 +618,7 @@ def _check_ndim(ndim):
 
 
 def global_pool(x, op="mean", ndim=2, p=2.0, nan_policy="propagate", mask=None,
-                n_threads=None):
+                nonlinearity=None, n_threads=None):
     """Pool the whole of the last ``ndim`` axes to one value.
 
     Parameters
@@ -580,7 +629,7 @@ def global_pool(x, op="mean", ndim=2, p=2.0, nan_policy="propagate", mask=None,
         Any op of :func:`pool2d`.
     ndim : {2, 3}, default 2
         Number of trailing axes to pool.
-    p, nan_policy, mask, n_threads
+    p, nan_policy, mask, nonlinearity, n_threads
         As in :func:`pool2d`.
 
     Returns
@@ -597,12 +646,13 @@ def global_pool(x, op="mean", ndim=2, p=2.0, nan_policy="propagate", mask=None,
     """
     _check_ndim(ndim)
     func = adaptive_pool2d if ndim == 2 else adaptive_pool3d
-    out = func(x, 1, op=op, p=p, nan_policy=nan_policy, mask=mask, n_threads=n_threads)
+    out = func(x, 1, op=op, p=p, nan_policy=nan_policy, mask=mask,
+               nonlinearity=nonlinearity, n_threads=n_threads)
     return out.reshape(out.shape[: out.ndim - ndim])
 
 
 def pyramid_pool(x, levels=(1, 2, 4), op="max", ndim=2, p=2.0, nan_policy="propagate",
-                 mask=None, n_threads=None):
+                 mask=None, nonlinearity=None, n_threads=None):
     """Spatial pyramid pooling: adaptive grids at several sizes, concatenated.
 
     Gives a vector of fixed length from inputs of any spatial size (He et al.
@@ -618,7 +668,7 @@ def pyramid_pool(x, levels=(1, 2, 4), op="max", ndim=2, p=2.0, nan_policy="propa
         Any op of :func:`pool2d`.
     ndim : {2, 3}, default 2
         Number of trailing axes to pool.
-    p, nan_policy, mask, n_threads
+    p, nan_policy, mask, nonlinearity, n_threads
         As in :func:`pool2d`.
 
     Returns
@@ -641,8 +691,10 @@ def pyramid_pool(x, levels=(1, 2, 4), op="max", ndim=2, p=2.0, nan_policy="propa
             f"Got {levels!r} instead."
         )
     func = adaptive_pool2d if ndim == 2 else adaptive_pool3d
+    x = _as_float_array(x, _check_nonlinearity(nonlinearity))
     parts = []
     for level in levels:
-        out = func(x, level, op=op, p=p, nan_policy=nan_policy, mask=mask, n_threads=n_threads)
+        out = func(x, level, op=op, p=p, nan_policy=nan_policy, mask=mask,
+                   nonlinearity=nonlinearity, n_threads=n_threads)
         parts.append(out.reshape(out.shape[: out.ndim - ndim] + (-1,)))
     return np.concatenate(parts, axis=-1)
