@@ -438,8 +438,8 @@ cdef inline Range _extent(Axis* a, Py_ssize_t o0, Py_ssize_t o1) noexcept nogil:
     """
     cdef Py_ssize_t o, lo, hi
     cdef Range r
-    r.first = a.n_in
-    r.last = 0
+    r.first = a.start[o0] + a.lo[o0] * a.d
+    r.last = r.first + 1
     for o in range(o0, o1):
         lo = a.start[o] + a.lo[o] * a.d
         hi = a.start[o] + (a.hi[o] - 1) * a.d + 1
