@@ -226,6 +226,12 @@ cdef inline void _interior(const floating* row, Axis* a, Opts* o, double shift,
     cdef double* out = dst.v + a.j0
     cdef double* out2 = dst.v2 + a.j0
     cdef double v, m
+    if a.k == 2 and s == 2 and a.d == 1 and (o.op == OP_SUM or o.op == OP_MEAN):
+        # The most common average pooling: both taps in one pass over the row.
+        base = row + a.start[a.j0]
+        for j in range(n):
+            out[j] = <double>base[2 * j] + <double>base[2 * j + 1]
+        return
     for t in range(a.k):
         base = row + a.start[a.j0] + t * a.d
         if o.extreme and t == 0:
