@@ -1,6 +1,26 @@
-"""featpool: image feature extraction with filter banks and fast 2D/3D pooling."""
+"""featpool: image feature extraction with filter banks and fast 2D/3D pooling.
+
+The path of every image: filter bank (``featpool.filters``) → responses and
+nonlinearity (``featpool.responses``) → pooling (``featpool.pooling``).
+"""
 from ._config import show_config
+from .filters import (
+    FilterBank,
+    PatchFilters,
+    clear_cache,
+    dog_bank,
+    gabor_bank,
+    gabor_bank_3d,
+    learn_patch_filters,
+    leung_malik_bank,
+    log_bank,
+    morlet_bank,
+    morlet_bank_3d,
+    rfs_bank,
+    schmid_bank,
+)
 from .pooling import (
+    Pooling,
     adaptive_pool2d,
     adaptive_pool3d,
     global_pool,
@@ -9,16 +29,33 @@ from .pooling import (
     pool_output_shape,
     pyramid_pool,
 )
+from .responses import filter_pool, filter_responses
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "FilterBank",
+    "PatchFilters",
+    "Pooling",
     "adaptive_pool2d",
     "adaptive_pool3d",
+    "clear_cache",
+    "dog_bank",
+    "filter_pool",
+    "filter_responses",
+    "gabor_bank",
+    "gabor_bank_3d",
     "global_pool",
+    "learn_patch_filters",
+    "leung_malik_bank",
+    "log_bank",
+    "morlet_bank",
+    "morlet_bank_3d",
     "pool2d",
     "pool3d",
     "pool_output_shape",
     "pyramid_pool",
+    "rfs_bank",
+    "schmid_bank",
     "show_config",
 ]

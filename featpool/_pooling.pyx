@@ -12,7 +12,9 @@ dilation ``d``: the window reads ``start[o] + t * d``. That one description
 covers strided, padded, dilated, ceil-mode and adaptive (variable-size) windows.
 
 Intermediate results are float64 "channels" of accumulators: the value
-(max/min) or sums (sum of x, of |x|^p, of (x - shift)^2), the count of valid
+(max/min), sums (of x, of |x|^p), or (mean, sum of squared deviations) for
+var/std, combined across axes with Chan et al.'s pairwise update so that data
+far from zero keep their precision; the count of valid
 cells where a mask or ``nan_policy='omit'`` can exclude some, and the argmax.
 
 The driver splits the output into tasks (image, block of output planes, block
@@ -81,7 +83,7 @@ cdef struct Opts:
     bint use_mask
     bint with_idx
     bint include_pad
-    bint two_sums       # var / std need sum of squares too
+    bint moments        # var / std: channels hold (mean, M2, count)
     double p
 
 
@@ -178,8 +180,7 @@ cdef inline Chan _shift(Chan ch, Py_ssize_t k) noexcept nogil:
 
 
 cdef inline void _window(const floating* row, const unsigned char* mrow, Py_ssize_t j,
-                         Py_ssize_t idx_base, Axis* a, Opts* o, double shift,
-                         Chan dst) noexcept nogil:
+                         Py_ssize_t idx_base, Axis* a, Opts* o, Chan dst) noexcept nogil:
     """Reduce the W window of output j of one row into dst[j], any options."""
     cdef Py_ssize_t t, pos, mi = -1, start = a.start[j], d = a.d
     cdef double m = 0.0, xv, s1 = 0.0, s2 = 0.0, c = 0.0
@@ -197,26 +198,30 @@ cdef inline void _window(const floating* row, const unsigned char* mrow, Py_ssiz
                 have = True
         elif o.op == OP_LP:
             s1 += _power(xv, o.p)
-        elif o.two_sums:
-            xv = xv - shift
-            s1 += xv
-            s2 += xv * xv
         else:
             s1 += xv
+    if o.moments and c > 0.0:
+        # Second pass over the window: squared deviations from its own mean.
+        s1 = s1 / c
+        for t in range(a.lo[j], a.hi[j]):
+            pos = start + t * d
+            xv = _load(row, pos, o)
+            if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
+                continue
+            s2 += (xv - s1) * (xv - s1)
     if o.extreme:
         dst.v[j] = m
         if o.with_idx:
             dst.i[j] = idx_base + mi if have else -1
     else:
         dst.v[j] = s1
-        if o.two_sums:
+        if o.moments:
             dst.v2[j] = s2
-    if o.counted:
+    if o.counted or o.moments:
         dst.c[j] = c
 
 
-cdef inline void _interior(const floating* row, Axis* a, Opts* o, double shift,
-                           Chan dst) noexcept nogil:
+cdef inline void _interior(const floating* row, Axis* a, Opts* o, Chan dst) noexcept nogil:
     """Full windows j0 <= j < j1 of one row, no mask/NaN omission/indices.
 
     Taps outermost, outputs innermost: a loop that the compiler vectorises.
@@ -226,6 +231,27 @@ cdef inline void _interior(const floating* row, Axis* a, Opts* o, double shift,
     cdef double* out = dst.v + a.j0
     cdef double* out2 = dst.v2 + a.j0
     cdef double v, m
+    if n <= 0:
+        return
+    if o.moments:
+        # Mean of each window, then squared deviations from it (two passes).
+        for t in range(a.k):
+            base = row + a.start[a.j0] + t * a.d
+            for j in range(n):
+                if t == 0:
+                    out[j] = base[j * s]
+                else:
+                    out[j] += base[j * s]
+        for j in range(n):
+            out[j] /= a.k
+            out2[j] = 0.0
+            dst.c[a.j0 + j] = a.k
+        for t in range(a.k):
+            base = row + a.start[a.j0] + t * a.d
+            for j in range(n):
+                v = base[j * s] - out[j]
+                out2[j] += v * v
+        return
     if a.k == 2 and s == 2 and a.d == 1 and (o.op == OP_SUM or o.op == OP_MEAN):
         # The most common average pooling: both taps in one pass over the row.
         base = row + a.start[a.j0]
@@ -247,15 +273,6 @@ cdef inline void _interior(const floating* row, Axis* a, Opts* o, double shift,
                 v = base[j * s]
                 m = out[j]
                 out[j] = v if ((v > m) | (v != v)) else m
-        elif o.two_sums:
-            if t == 0:
-                for j in range(n):
-                    out[j] = 0.0
-                    out2[j] = 0.0
-            for j in range(n):
-                v = base[j * s] - shift
-                out[j] += v
-                out2[j] += v * v
         elif o.op == OP_LP:
             if t == 0:
                 for j in range(n):
@@ -278,7 +295,7 @@ cdef inline void _interior(const floating* row, Axis* a, Opts* o, double shift,
 
 cdef void _first_pass(const floating* plane, const unsigned char* mplane,
                       Py_ssize_t plane_off, Py_ssize_t r0, Py_ssize_t r1,
-                      Axis* a, Opts* o, double shift, Chan dst) noexcept nogil:
+                      Axis* a, Opts* o, Chan dst) noexcept nogil:
     """Reduce along W the rows r0..r1-1 of one input plane into ``dst``."""
     cdef Py_ssize_t r, j, W = a.n_in
     cdef const floating* row
@@ -291,13 +308,13 @@ cdef void _first_pass(const floating* plane, const unsigned char* mplane,
             mrow = mplane + r * W
         if fast:
             for j in range(a.j0):
-                _window(row, mrow, j, 0, a, o, shift, dst)
-            _interior(row, a, o, shift, dst)
+                _window(row, mrow, j, 0, a, o, dst)
+            _interior(row, a, o, dst)
             for j in range(a.j1, a.n_out):
-                _window(row, mrow, j, 0, a, o, shift, dst)
+                _window(row, mrow, j, 0, a, o, dst)
         else:
             for j in range(a.n_out):
-                _window(row, mrow, j, plane_off + r * W, a, o, shift, dst)
+                _window(row, mrow, j, plane_off + r * W, a, o, dst)
         dst = _shift(dst, a.n_out)
 
 
@@ -369,14 +386,41 @@ cdef void _extreme_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
                             dst.i[(oo - o0) * L + l] = src.i[k + l]
 
 
+cdef void _moment_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
+                        Py_ssize_t o1, Py_ssize_t L, Chan dst) noexcept nogil:
+    """Combine (mean, M2, count) along an axis: Chan, Golub & LeVeque's update."""
+    cdef Py_ssize_t oo, t, l, k, q
+    cdef double na, nb, n, delta
+    for oo in range(o0, o1):
+        q = (oo - o0) * L
+        k = (a.start[oo] - src_first + a.lo[oo] * a.d) * L
+        for l in range(L):
+            dst.v[q + l] = src.v[k + l]
+            dst.v2[q + l] = src.v2[k + l]
+            dst.c[q + l] = src.c[k + l]
+        for t in range(a.lo[oo] + 1, a.hi[oo]):
+            k = (a.start[oo] - src_first + t * a.d) * L
+            for l in range(L):
+                nb = src.c[k + l]
+                if nb == 0.0:
+                    continue
+                na = dst.c[q + l]
+                n = na + nb
+                delta = src.v[k + l] - dst.v[q + l]
+                dst.v[q + l] += delta * (nb / n)
+                dst.v2[q + l] += src.v2[k + l] + delta * delta * (na * nb / n)
+                dst.c[q + l] = n
+
+
 cdef void _reduce_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
                         Py_ssize_t o1, Py_ssize_t L, Chan dst, Opts* o) noexcept nogil:
     if o.extreme:
         _extreme_lines(src, src_first, a, o0, o1, L, dst, o)
         return
+    if o.moments:
+        _moment_lines(src, src_first, a, o0, o1, L, dst)
+        return
     _sum_lines(src.v, src_first, a, o0, o1, L, dst.v)
-    if o.two_sums:
-        _sum_lines(src.v2, src_first, a, o0, o1, L, dst.v2)
     if o.counted:
         _sum_lines(src.c, src_first, a, o0, o1, L, dst.c)
 
@@ -384,8 +428,8 @@ cdef void _reduce_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
 cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
                            Opts* o) noexcept nogil:
     """Turn the accumulators of one output cell into its value."""
-    cdef double n = q.c[k] if o.counted else n_real
-    cdef double mean, var
+    cdef double n = q.c[k] if (o.counted or o.moments) else n_real
+    cdef double var
     if n == 0.0:
         return NAN
     if o.extreme or o.op == OP_SUM:
@@ -400,10 +444,7 @@ cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
         if o.p == 2.0:
             return sqrt(q.v[k] / n)
         return pow(q.v[k] / n, 1.0 / o.p)
-    mean = q.v[k] / n
-    var = q.v2[k] / n - mean * mean
-    if var < 0.0:   # rounding; the exact value is never negative
-        var = 0.0
+    var = q.v2[k] / n
     if o.op == OP_STD:
         return sqrt(var)
     return var
@@ -500,7 +541,6 @@ def pool_kernel(
     const double[:, ::1] counts_d,           # IN  (2, Dout): real taps, padded taps
     const double[:, ::1] counts_h,           # IN  (2, Hout)
     const double[:, ::1] counts_w,           # IN  (2, Wout)
-    const double[::1] shift,                 # IN  (N,) offset subtracted before var sums
     Py_ssize_t block_d,                      # IN  output planes per task
     Py_ssize_t block_h,                      # IN  output rows per task
     int op, double p, bint omit, bint use_mask, bint with_idx, bint include_pad,
@@ -540,7 +580,7 @@ def pool_kernel(
     o.use_mask = use_mask
     o.with_idx = with_idx
     o.include_pad = include_pad
-    o.two_sums = op == OP_VAR or op == OP_STD
+    o.moments = op == OP_VAR or op == OP_STD
     o.p = p
     _sizes(&ad, &ah, &aw, block_d, block_h, &s_size, &p_size, &q_size)
     total = s_size + p_size + q_size
@@ -566,7 +606,7 @@ def pool_kernel(
                 if use_mask:
                     mplane = &mask[n if mask.shape[0] > 1 else 0, iz, 0, 0]
                 _first_pass(&x[n, iz, 0, 0], mplane, iz * H * W, rows.first, rows.last,
-                            &aw, &o, shift[n], cs)
+                            &aw, &o, cs)
                 _reduce_lines(cs, rows.first, &ah, oh0, oh1, Wout,
                               _shift(cp, (iz - planes.first) * plane_len), &o)
             if trivial_d:

@@ -17,6 +17,7 @@ from ._openmp_helpers import _effective_n_threads
 from ._pooling import pool_kernel, scratch_size
 
 __all__ = [
+    "Pooling",
     "pool2d",
     "pool3d",
     "adaptive_pool2d",
@@ -57,16 +58,15 @@ def _as_float_array(x, nonlinearity=None, name="x"):
                 f"The '{name}' parameter is a complex array (dtype {x.dtype}); pass a "
                 f"nonlinearity (e.g. nonlinearity='modulus') or take np.abs() first."
             )
-        if x.dtype not in (np.complex64, np.complex128):
-            x = x.astype(np.complex128)
-        return np.ascontiguousarray(x)
+        return np.ascontiguousarray(x, dtype=np.complex64 if x.dtype.itemsize == 8
+                                    else np.complex128)
     if x.dtype.kind not in "biuf":
         raise TypeError(
             f"The '{name}' parameter must be a numeric array; got dtype {x.dtype}."
         )
-    if x.dtype not in (np.float32, np.float64):
-        x = x.astype(np.float64)
-    return np.ascontiguousarray(x)
+    # float32 stays float32 (whatever its byte order); everything else is float64.
+    dtype = np.float32 if x.dtype.kind == "f" and x.dtype.itemsize == 4 else np.float64
+    return np.ascontiguousarray(x, dtype=dtype)
 
 
 def _check_nonlinearity(nonlinearity):
@@ -209,7 +209,15 @@ def pool_output_shape(shape, size, stride=None, padding=0, dilation=1, ceil_mode
     >>> pool_output_shape((8, 28, 28), 3, stride=2, ceil_mode=True)
     (8, 14, 14)
     """
-    nd = 2 if isinstance(size, numbers.Integral) else len(tuple(size))
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        nd = 2
+    elif isinstance(size, (list, tuple)) and len(size) in (2, 3):
+        nd = len(size)
+    else:
+        raise TypeError(
+            f"The 'size' parameter must be an int or a tuple of 2 or 3 ints. "
+            f"Got {size!r} instead."
+        )
     geom = _window_geometry(tuple(shape)[-nd:], nd, size, stride, padding, dilation, ceil_mode)
     return tuple(shape)[:-nd] + tuple(g[-1] for g in geom)
 
@@ -301,22 +309,6 @@ def _blocks(n_images, out_shape, n_threads):
     return block_d, block_h
 
 
-def _var_shift(x3):
-    """A typical value of each image, subtracted before summing squares for var/std.
-
-    Sums of (x - shift) and (x - shift)**2 keep their precision when the data
-    sit far from zero; any value near the data will do, so a strided sample is
-    enough.
-    """
-    flat = x3.reshape(x3.shape[0], -1)
-    step = max(1, flat.shape[1] // 1024)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        shift = np.nanmean(flat[:, ::step].astype(np.float64), axis=1)
-    shift[~np.isfinite(shift)] = 0.0
-    return np.ascontiguousarray(shift)
-
-
 def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlinearity,
          n_threads):
     """Call the kernel on ``x`` (already validated) and reshape the result."""
@@ -332,6 +324,7 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlineari
     out = np.empty((n_images,) + out_spatial, dtype=real_dtype)
     indices = np.empty(out.shape if return_indices else (1, 1, 1, 1), dtype=np.int64)
     result_shape = lead + out_spatial[3 - nd:]
+    n_threads = _effective_n_threads(n_threads)
     if n_images == 0:
         out = out.reshape(result_shape)
         return (out, indices.reshape(result_shape)) if return_indices else out
@@ -343,7 +336,6 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlineari
         mask4 = np.ones((1, 1, 1, 1), dtype=np.uint8)
     else:
         mask4 = mask.reshape((mask.shape[0],) + spatial)
-    n_threads = _effective_n_threads(n_threads)
     if x4.size < _MIN_PARALLEL_SIZE:
         n_threads = 1
     block_d, block_h = _blocks(n_images, out_spatial, n_threads)
@@ -354,10 +346,9 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlineari
     n_threads = min(n_threads, n_tasks)
     scratch = np.empty((n_threads, 3 * size))
     iscratch = np.empty((n_threads, size if return_indices else 1), dtype=np.int64)
-    shift = _var_shift(x4) if op in ("var", "std") else np.zeros(n_images)
     pool_kernel(
         x4, mask4, geometry, ad.taps, ah.taps, aw.taps, ad.counts, ah.counts, aw.counts,
-        shift, block_d, block_h, _OPS[op], p, omit, mask is not None, return_indices,
+        block_d, block_h, _OPS[op], p, omit, mask is not None, return_indices,
         include_pad, _NONLINEARITIES[nonlinearity], cplx, out, indices, scratch, iscratch,
         n_threads,
     )
@@ -513,7 +504,7 @@ pool2d.__doc__ = _POOL_DOC.format(
     array([[[ 5.,  7.],
             [13., 15.]]], dtype=float32)
     >>> pool2d(x, 3, stride=1, padding=1, op="mean")[0, 0]
-    array([ 2.5,  3. ,  4. ,  4.5], dtype=float32)""",
+    array([2.5, 3. , 4. , 4.5], dtype=float32)""",
 )
 pool3d.__doc__ = _POOL_DOC.format(
     nd=3, torch="max_pool3d / avg_pool3d", axes="D, H, W", out_axes="D_out, H_out, W_out",
@@ -544,21 +535,31 @@ def _adaptive(x, nd, func, output_size, op, p, nan_policy, mask, return_indices,
     _check_indices(return_indices, op)
     mask = _check_mask(mask, x, nd)
     spatial = x.shape[x.ndim - nd:]
-    if isinstance(output_size, numbers.Integral) or output_size is None:
-        output_size = (output_size,) * nd
-    output_size = tuple(output_size)
-    if len(output_size) != nd:
+    if min(spatial) < 1:
         raise ValueError(
-            f"The 'output_size' parameter must be an int or a tuple of {nd} ints (or None). "
-            f"Got {output_size!r} instead."
+            f"{func} needs non-empty pooled axes. Got pooled axes of shape {spatial}."
         )
-    grid = tuple(n if g is None else g for n, g in zip(spatial, output_size))
-    _per_axis(grid, nd, "output_size", 1)
-    for n, g in zip(spatial, grid):
-        if n < 1:
-            raise ValueError(
-                f"{func} needs non-empty pooled axes. Got pooled axes of shape {spatial}."
-            )
+    given = output_size
+    if (isinstance(output_size, numbers.Integral) and not isinstance(output_size, bool)
+            or output_size is None):
+        output_size = (output_size,) * nd
+    try:
+        output_size = tuple(output_size)
+    except TypeError:
+        output_size = ()
+    if len(output_size) != nd or not all(
+        g is None or (isinstance(g, numbers.Integral) and not isinstance(g, bool))
+        for g in output_size
+    ):
+        raise TypeError(
+            f"The 'output_size' parameter must be an int, None, or a tuple of {nd} "
+            f"of them. Got {given!r} instead."
+        )
+    if any(g is not None and g < 1 for g in output_size):
+        raise ValueError(
+            f"The 'output_size' parameter must hold sizes >= 1. Got {given!r} instead."
+        )
+    grid = tuple(n if g is None else int(g) for n, g in zip(spatial, output_size))
     axes = [_AxisWindows.adaptive(n, g) for n, g in zip(spatial, grid)]
     return _run(x, nd, axes, op, p, omit, mask, False, return_indices, nonlinearity,
                 n_threads)
@@ -610,6 +611,11 @@ def adaptive_pool3d(x, output_size, op="max", p=2.0, nan_policy="propagate", mas
 
 adaptive_pool2d.__doc__ = _ADAPTIVE_DOC.format(nd=2, axes="H, W", grid="3, 3")
 adaptive_pool3d.__doc__ = _ADAPTIVE_DOC.format(nd=3, axes="D, H, W", grid="3, 3, 3")
+
+
+def _flatten_cells(out, ndim):
+    """(..., *grid) -> (..., n_cells); explicit size, so an empty batch works."""
+    return out.reshape(out.shape[: out.ndim - ndim] + (int(np.prod(out.shape[out.ndim - ndim:])),))
 
 
 def _check_ndim(ndim):
@@ -685,7 +691,12 @@ def pyramid_pool(x, levels=(1, 2, 4), op="max", ndim=2, p=2.0, nan_policy="propa
     (3, 21)
     """
     _check_ndim(ndim)
-    if isinstance(levels, numbers.Integral) or len(levels) == 0:
+    if not isinstance(levels, (list, tuple, np.ndarray)):
+        raise TypeError(
+            f"The 'levels' parameter must be a sequence of grid sizes. "
+            f"Got {levels!r} instead."
+        )
+    if len(levels) == 0:
         raise ValueError(
             f"The 'levels' parameter must be a non-empty sequence of grid sizes. "
             f"Got {levels!r} instead."
@@ -696,5 +707,111 @@ def pyramid_pool(x, levels=(1, 2, 4), op="max", ndim=2, p=2.0, nan_policy="propa
     for level in levels:
         out = func(x, level, op=op, p=p, nan_policy=nan_policy, mask=mask,
                    nonlinearity=nonlinearity, n_threads=n_threads)
-        parts.append(out.reshape(out.shape[: out.ndim - ndim] + (-1,)))
+        parts.append(_flatten_cells(out, ndim))
     return np.concatenate(parts, axis=-1)
+
+
+class Pooling:
+    """How to pool each map into cells: a spatial pyramid or a sliding window.
+
+    A ``Pooling`` is a reusable, immutable description that the filter-bank
+    engine (:func:`featpool.filter_pool`) and the transformers apply to every
+    response map. Calling it pools the last ``ndim`` axes of an array and
+    flattens the cells into one last axis.
+
+    Parameters
+    ----------
+    op : str, default 'mean'
+        Any op of :func:`pool2d`.
+    levels : sequence of int, default (1, 2, 4)
+        Pyramid levels: level ``g`` is a ``g x g`` (x ``g``) grid of
+        adaptive cells; ``(1,)`` is global pooling. Ignored when ``size`` is
+        given.
+    size, stride, padding : int or tuple, optional
+        A sliding window instead of a pyramid, as in :func:`pool2d`.
+    p : float, default 2.0
+        Exponent of ``op='lp'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool import Pooling
+    >>> pooling = Pooling("max", levels=(1, 2))
+    >>> pooling(np.ones((3, 8, 32, 32))).shape
+    (3, 8, 5)
+    >>> Pooling("mean", size=4).n_cells((32, 32))
+    64
+    """
+
+    def __init__(self, op="mean", levels=(1, 2, 4), size=None, stride=None, padding=0,
+                 p=2.0):
+        _check_op(op, p)
+        if size is None:
+            if isinstance(levels, numbers.Integral) or len(levels) == 0 or not all(
+                isinstance(g, numbers.Integral) and not isinstance(g, bool) and g >= 1
+                for g in levels
+            ):
+                raise ValueError(
+                    f"The 'levels' parameter of Pooling must be a non-empty sequence of "
+                    f"ints >= 1. Got {levels!r} instead."
+                )
+            levels = tuple(int(g) for g in levels)
+        self.op, self.levels, self.p = op, levels, p
+        self.size, self.stride, self.padding = size, stride, padding
+
+    def __repr__(self):
+        if self.size is None:
+            return f"Pooling(op={self.op!r}, levels={self.levels})"
+        return (f"Pooling(op={self.op!r}, size={self.size!r}, stride={self.stride!r}, "
+                f"padding={self.padding!r})")
+
+    def __eq__(self, other):
+        return isinstance(other, Pooling) and vars(self) == vars(other)
+
+    def __hash__(self):
+        return hash(repr(self))
+
+    def _geometry(self, spatial):
+        nd = len(spatial)
+        return _window_geometry(spatial, nd, self.size, self.stride, self.padding, 1, False)
+
+    def n_cells(self, spatial):
+        """Cells per map for maps of shape ``spatial``."""
+        if self.size is None:
+            return sum(g ** len(spatial) for g in self.levels)
+        return int(np.prod([g[-1] for g in self._geometry(spatial)]))
+
+    def cell_edges(self, spatial):
+        """Per axis, the cell boundaries (a coarser grid must hold them all)."""
+        if self.size is None:
+            edges = []
+            for n in spatial:
+                axis = set()
+                for g in self.levels:
+                    i = np.arange(g + 1)
+                    axis.update((i * n) // g)
+                    axis.update(-((-i * n) // g))
+                edges.append(np.array(sorted(axis)))
+            return edges
+        return [np.array([k, s, q, n]) for n, (k, s, q, _, _) in
+                zip(spatial, self._geometry(spatial))]
+
+    def __call__(self, x, ndim=2, nonlinearity=None, scale=1, n_threads=None):
+        """Pool the last ``ndim`` axes of ``x`` into cells: shape (..., n_cells).
+
+        ``scale`` says that ``x`` is sampled every ``scale`` pixels of the grid
+        that the pooling was defined on (multi-resolution filtering): windows
+        shrink by that factor; pyramid cells are unchanged.
+        """
+        if self.size is None:
+            return pyramid_pool(x, self.levels, op=self.op, ndim=ndim, p=self.p,
+                                nonlinearity=nonlinearity, n_threads=n_threads)
+        size, stride, padding = (
+            None if v is None else tuple(int(u) // scale for u in _per_axis(v, ndim, name, 0))
+            for v, name in ((self.size, "size"), (self.stride, "stride"),
+                            (self.padding, "padding"))
+        )
+        func = pool2d if ndim == 2 else pool3d
+        out = func(x, size, stride=stride, padding=padding, op=self.op, p=self.p,
+                   nonlinearity=nonlinearity, n_threads=n_threads)
+        return _flatten_cells(out, ndim)

@@ -1,0 +1,492 @@
+"""The `FilterBank` container: filters' spectra on a grid, with their metadata.
+
+Conventions shared by every bank in ``featpool.filters``:
+
+* A bank is built for one grid ``shape`` (2D ``(rows, cols)`` or 3D). Its
+  ``spectra[k]`` is the DFT of filter ``k``'s convolution kernel on that grid,
+  in ``np.fft.fftfreq`` layout (DC at index 0), so the response of an image
+  ``x`` of that shape is ``ifftn(fftn(x) * spectra[k])``: a circular
+  convolution. Kernels whose support is larger than the grid wrap around
+  (they are periodized); ``spatial_support`` tells callers how much border
+  padding avoids that.
+* Frequencies are in cycles per pixel (Nyquist is 0.5).
+* Orientations (2D) are angles in radians in ``[0, pi)``, measured from the
+  column axis (x, pointing right) towards the row axis (y, pointing down):
+  ``theta = 0`` varies along columns, ``theta = pi/2`` along rows. This is
+  ``skimage.filters.gabor_kernel``'s ``theta``. In 3D an orientation is a unit
+  vector in array-axis order.
+"""
+import functools
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import scipy.fft
+
+from ._validation import check_dtype, check_shape
+
+__all__ = ["FilterBank", "clear_cache"]
+
+# A filter is negligible where its magnitude is below this fraction of its
+# peak: used for `support_radius` (space) and `max_frequency` (frequency).
+NEGLIGIBLE = 1e-3
+
+COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64),
+           np.dtype(np.float64): np.dtype(np.complex128)}
+
+_CACHED_BUILDERS = []
+
+
+def cached_builder(func):
+    """Cache a bank builder on its (canonical, hashable) arguments."""
+    # Small: a bank for a 1024x1024 grid can take hundreds of MiB.
+    cached = functools.lru_cache(maxsize=16)(func)
+    _CACHED_BUILDERS.append(cached)
+    return cached
+
+
+def clear_cache():
+    """Forget every cached filter bank, releasing its memory.
+
+    Builders such as :func:`gabor_bank` return the same (read-only) bank when
+    called twice with the same arguments; each builder keeps its 16 most
+    recent banks.
+
+    Examples
+    --------
+    >>> from featpool.filters import clear_cache, gabor_bank
+    >>> bank = gabor_bank((32, 32))
+    >>> gabor_bank((32, 32)) is bank
+    True
+    >>> clear_cache()
+    >>> gabor_bank((32, 32)) is bank
+    False
+    """
+    for builder in _CACHED_BUILDERS:
+        builder.cache_clear()
+
+
+def _read_only(array):
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _signed_offsets(n):
+    """Pixel offset of each index of an axis of length ``n`` in DFT layout."""
+    return (np.arange(n) + n // 2) % n - n // 2
+
+
+def _extent(magnitude, coordinates):
+    """Per filter, the largest ``|coordinate|`` along any axis where it is not negligible.
+
+    ``magnitude`` has shape ``(n_filters, *grid)``; ``coordinates[i]`` gives the
+    coordinate of each index along grid axis ``i``.
+    """
+    n = magnitude.shape[0]
+    peak = magnitude.reshape(n, -1).max(axis=1)
+    mask = magnitude >= (NEGLIGIBLE * peak).reshape((n,) + (1,) * (magnitude.ndim - 1))
+    extent = np.zeros(n)
+    for axis, coordinate in enumerate(coordinates, start=1):
+        others = tuple(a for a in range(1, magnitude.ndim) if a != axis)
+        hit = mask.any(axis=others)
+        extent = np.maximum(extent, np.where(hit, np.abs(coordinate), 0).max(axis=1))
+    return extent
+
+
+def _is_hermitian(spectra):
+    """Whether every spectrum is that of a real kernel: S[-k] == conj(S[k])."""
+    reflected = spectra
+    for axis in range(1, spectra.ndim):
+        n = spectra.shape[axis]
+        reflected = np.take(reflected, (-np.arange(n)) % n, axis=axis)
+    scale = np.abs(spectra).max(initial=0)
+    tolerance = 100 * np.finfo(spectra.real.dtype).eps * max(scale, 1e-300)
+    return bool(np.abs(spectra - reflected.conj()).max(initial=0) <= tolerance)
+
+
+def _periodize(kernels, origin, shape):
+    """Place small kernels on a ``shape`` grid, origin at index 0, wrapping around.
+
+    ``kernels`` has shape ``(n_filters, *box)``; ``origin[i]`` is the index
+    along box axis ``i`` of the kernel's centre. Parts of a kernel that fall
+    outside the grid wrap around and add up (periodization).
+    """
+    out = kernels
+    for axis, (n, o) in enumerate(zip(shape, origin), start=1):
+        index = (np.arange(out.shape[axis]) - o) % n
+        placed = np.zeros(out.shape[:axis] + (n,) + out.shape[axis + 1:], out.dtype)
+        where = (slice(None),) * axis + (index,)
+        if out.shape[axis] <= n:
+            placed[where] = out
+        else:
+            np.add.at(placed, where, out)
+        out = placed
+    return out
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class FilterBank:
+    """Filters on a 2D or 3D grid, as spectra, with per-filter metadata.
+
+    A bank is immutable and its arrays are read-only: builders cache banks and
+    return the same object again, so nothing may change it in place. Build a
+    new bank with :meth:`subset` or the constructor instead.
+
+    Parameters
+    ----------
+    spectra : ndarray of shape (n_filters, *shape)
+        DFT of each filter's convolution kernel on the grid, DC at index 0
+        (``np.fft.fftfreq`` layout). Stored as complex64 or complex128
+        (real float32 input becomes complex64, anything else complex128).
+    metadata : sequence of mappings, one per filter
+        Keys used by featpool: ``kind`` (str), ``scale`` (envelope standard
+        deviation in pixels, or None), ``orientation`` (radians in
+        ``[0, pi)`` in 2D, unit vector in 3D, None if isotropic),
+        ``frequency`` (cycles/pixel at the centre of the passband, 0 for a
+        lowpass filter), ``bandwidth`` (octaves, or None), ``scale_index`` and
+        ``orientation_index`` (ints; ``orientation_index`` None if isotropic).
+        Stored as read-only mappings.
+    support_radius : array-like of int, shape (n_filters,), optional
+        Radius in pixels (along any axis) beyond which each filter's kernel
+        is below ``1e-3`` of its peak. Measured from the spectra if None.
+    max_frequency : array-like of float, shape (n_filters,), optional
+        Highest frequency (cycles/pixel, along any axis) where each filter's
+        spectrum is above ``1e-3`` of its peak; a filter can be applied to an
+        image downsampled by ``s`` without loss while ``s * max_frequency <=
+        0.5``. Measured from the spectra if None.
+    is_real : bool, optional
+        Whether every kernel is real (Hermitian spectra), so that real FFTs
+        suffice. Measured from the spectra if None.
+    builder : callable, optional
+        ``builder(shape)`` returns the same filters on another grid; it is
+        what :meth:`for_shape` calls. The builders of ``featpool.filters``
+        and :meth:`from_kernels` set it.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        The grid the bank was built for.
+    ndim : int
+        2 or 3.
+    dtype : numpy.dtype
+        float32 for complex64 spectra, float64 for complex128.
+    spatial_support : int
+        The largest ``support_radius``: pad images by this much to avoid
+        wrap-around.
+
+    See Also
+    --------
+    FilterBank.from_kernels : build a bank from small spatial kernels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool.filters import FilterBank
+    >>> kernels = np.array([[[0, 0, 0], [-1, 0, 1], [0, 0, 0]],
+    ...                     [[0, -1, 0], [0, 0, 0], [0, 1, 0]]], dtype=float)
+    >>> bank = FilterBank.from_kernels(kernels, (16, 16))
+    >>> bank
+    FilterBank(n_filters=2, shape=(16, 16), dtype=float64, kinds=('custom',), spatial_support=1)
+    >>> bank.spectra.shape, bank.spectra.dtype
+    ((2, 16, 16), dtype('complex128'))
+    >>> image = np.random.default_rng(0).random((16, 16))
+    >>> response = np.fft.ifft2(np.fft.fft2(image) * bank.spectra[0]).real
+    >>> bool(np.isclose(response[5, 5], image[5, 4] - image[5, 6]))
+    True
+    """
+
+    spectra: np.ndarray
+    metadata: tuple
+    support_radius: np.ndarray = None
+    max_frequency: np.ndarray = None
+    is_real: bool = None
+    builder: object = None
+
+    def __post_init__(self):
+        spectra = np.asarray(self.spectra)
+        if spectra.dtype.kind not in "fc" or spectra.ndim not in (3, 4):
+            raise ValueError(
+                "The 'spectra' parameter of FilterBank must be a float or complex array "
+                "of shape (n_filters, *shape) with a 2D or 3D shape. Got an array of "
+                f"dtype {spectra.dtype} and shape {spectra.shape} instead."
+            )
+        single = spectra.dtype in (np.float32, np.complex64)
+        spectra = spectra.astype(np.complex64 if single else np.complex128, copy=False)
+        n = spectra.shape[0]
+        if len(self.metadata) != n:
+            raise ValueError(
+                f"The 'metadata' parameter of FilterBank must have one entry per filter "
+                f"({n}). Got {len(self.metadata)} entries instead."
+            )
+        metadata = tuple(MappingProxyType(dict(m)) for m in self.metadata)
+        shape = spectra.shape[1:]
+
+        support = self.support_radius
+        if support is None:
+            kernels = scipy.fft.ifftn(spectra, axes=tuple(range(1, spectra.ndim)))
+            support = _extent(np.abs(kernels), [_signed_offsets(s) for s in shape])
+        max_frequency = self.max_frequency
+        if max_frequency is None:
+            max_frequency = _extent(np.abs(spectra), [np.fft.fftfreq(s) for s in shape])
+        support = np.asarray(support, dtype=np.intp).reshape(n)
+        max_frequency = np.asarray(max_frequency, dtype=np.float64).reshape(n)
+        is_real = _is_hermitian(spectra) if self.is_real is None else bool(self.is_real)
+
+        object.__setattr__(self, "spectra", _read_only(spectra))
+        object.__setattr__(self, "metadata", metadata)
+        object.__setattr__(self, "support_radius", _read_only(support))
+        object.__setattr__(self, "max_frequency", _read_only(max_frequency))
+        object.__setattr__(self, "is_real", is_real)
+        object.__setattr__(self, "_for_shape_cache", {})
+
+    @classmethod
+    def from_kernels(cls, kernels, shape, metadata=None, origin=None, dtype=np.float64):
+        """Build a bank from small spatial convolution kernels.
+
+        Each kernel is placed on the grid with its ``origin`` at pixel
+        ``(0, 0)``, wrapped around (periodized) where it is larger than the
+        grid, and Fourier transformed. ``support_radius`` is measured on the
+        kernels, ``max_frequency`` on the spectra.
+
+        Parameters
+        ----------
+        kernels : array-like of shape (n_filters, *box)
+            Real or complex kernels, 2D or 3D.
+        shape : tuple of int
+            The grid (same number of dimensions as the kernels).
+        metadata : sequence of dict, optional
+            One mapping per filter; default ``{'kind': 'custom', ...}`` with
+            the other keys None (``scale_index`` 0).
+        origin : tuple of int, optional
+            Index in ``box`` of the kernel's centre. Default ``box // 2``.
+        dtype : {np.float32, np.float64}, default=np.float64
+            Precision of the bank.
+
+        Returns
+        -------
+        bank : FilterBank
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from featpool.filters import FilterBank
+        >>> box = np.ones((1, 3, 3)) / 9
+        >>> bank = FilterBank.from_kernels(box, (8, 8), dtype=np.float32)
+        >>> bank.dtype, bank.is_real, round(float(bank.spectra[0, 0, 0].real), 6)
+        (dtype('float32'), True, 1.0)
+        """
+        kernels = np.asarray(kernels)
+        if kernels.dtype.kind not in "biufc" or kernels.ndim not in (3, 4):
+            raise ValueError(
+                "The 'kernels' parameter of FilterBank.from_kernels must be a numeric "
+                "array of shape (n_filters, *box) with a 2D or 3D box. Got an array of "
+                f"dtype {kernels.dtype} and shape {kernels.shape} instead."
+            )
+        nd = kernels.ndim - 1
+        shape = check_shape(shape, nd, "FilterBank.from_kernels")
+        dtype = check_dtype(dtype, "FilterBank.from_kernels")
+        box = kernels.shape[1:]
+        origin = tuple(b // 2 for b in box) if origin is None else tuple(origin)
+        if len(origin) != nd:
+            raise ValueError(
+                f"The 'origin' parameter of FilterBank.from_kernels must have {nd} "
+                f"entries. Got {origin!r} instead."
+            )
+        n = kernels.shape[0]
+        if metadata is None:
+            metadata = [filter_metadata("custom") for _ in range(n)]
+
+        is_real = kernels.dtype.kind != "c"
+        kernels = kernels.astype(dtype if is_real else COMPLEX[dtype], copy=False)
+        offsets = [np.abs(np.arange(b) - o) for b, o in zip(box, origin)]
+        support = np.ceil(_extent(np.abs(kernels), offsets))
+        placed = _periodize(kernels, origin, shape)
+        spectra = scipy.fft.fftn(placed, axes=tuple(range(1, nd + 1)))
+        builder = functools.partial(_kernels_on_grid, kernels, tuple(dict(m) for m in metadata),
+                                    origin, dtype)
+        return cls(spectra, metadata, support_radius=support, is_real=is_real, builder=builder)
+
+    def __len__(self):
+        return self.spectra.shape[0]
+
+    def __repr__(self):
+        kinds = tuple(dict.fromkeys(m["kind"] for m in self.metadata))
+        return (
+            f"FilterBank(n_filters={len(self)}, shape={self.shape}, dtype={self.dtype}, "
+            f"kinds={kinds}, spatial_support={self.spatial_support})"
+        )
+
+    def __reduce__(self):
+        # MappingProxyType does not pickle: rebuild from plain dicts.
+        return (
+            type(self),
+            (self.spectra, [dict(m) for m in self.metadata], self.support_radius,
+             self.max_frequency, self.is_real, self.builder),
+        )
+
+    @property
+    def shape(self):
+        return self.spectra.shape[1:]
+
+    @property
+    def ndim(self):
+        return self.spectra.ndim - 1
+
+    @property
+    def dtype(self):
+        return self.spectra.real.dtype
+
+    @property
+    def spatial_support(self):
+        return int(self.support_radius.max(initial=0))
+
+    def for_shape(self, shape):
+        """The same filters on another grid (e.g. an image padded for borders).
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The new grid, with as many dimensions as the bank.
+
+        Returns
+        -------
+        bank : FilterBank
+            ``self`` if the shape is unchanged; otherwise rebuilt with
+            :attr:`builder` (the same filters: same scales, orientations and
+            frequencies, not the defaults of the new shape) and cached.
+
+        Examples
+        --------
+        >>> from featpool.filters import gabor_bank
+        >>> bank = gabor_bank((28, 28))
+        >>> bigger = bank.for_shape((64, 64))
+        >>> bigger.shape, len(bigger) == len(bank)
+        ((64, 64), True)
+        >>> [m["frequency"] for m in bigger.metadata] == [m["frequency"] for m in bank.metadata]
+        True
+        """
+        shape = tuple(int(n) for n in shape)
+        if shape == self.shape:
+            return self
+        if len(shape) != self.ndim:
+            raise ValueError(
+                f"The 'shape' parameter of FilterBank.for_shape must have {self.ndim} "
+                f"entries for this {self.ndim}D bank. Got {shape!r} instead."
+            )
+        cache = self._for_shape_cache
+        if shape not in cache:
+            if self.builder is None:
+                raise ValueError(
+                    "This FilterBank has no builder, so it cannot be rebuilt for grid "
+                    f"{shape}; build it with FilterBank.from_kernels or a featpool.filters "
+                    "builder, or for that shape directly."
+                )
+            if len(cache) >= 8:  # a few image sizes at a time; drop the oldest
+                cache.pop(next(iter(cache)))
+            cache[shape] = self.builder(shape)
+        return cache[shape]
+
+    def filters_spatial(self):
+        """Return the convolution kernels, centred, for plots and checks.
+
+        Returns
+        -------
+        kernels : ndarray of shape (n_filters, *shape)
+            ``fftshift(ifftn(spectra))``: the kernel's origin is at index
+            ``shape // 2``. Real (float32/float64) when :attr:`is_real`,
+            complex otherwise.
+
+        Examples
+        --------
+        >>> from featpool.filters import log_bank
+        >>> kernels = log_bank((15, 15), sigmas=[1.0]).filters_spatial()
+        >>> kernels.shape, kernels.dtype
+        ((1, 15, 15), dtype('float64'))
+        >>> bool(kernels[0, 7, 7] == kernels[0].min())  # centre of the LoG
+        True
+        """
+        axes = tuple(range(1, self.spectra.ndim))
+        kernels = np.fft.fftshift(scipy.fft.ifftn(self.spectra, axes=axes), axes=axes)
+        return np.ascontiguousarray(kernels.real) if self.is_real else kernels
+
+    def subset(self, indices):
+        """Return a new bank holding the selected filters.
+
+        Parameters
+        ----------
+        indices : int, slice, sequence of int or boolean mask
+            Which filters, as for indexing a 1D array.
+
+        Returns
+        -------
+        bank : FilterBank
+
+        Examples
+        --------
+        >>> from featpool.filters import gabor_bank
+        >>> bank = gabor_bank((32, 32), n_scales=2, n_orientations=4)
+        >>> coarse = bank.subset([m["scale_index"] == 1 for m in bank.metadata])
+        >>> len(coarse), sorted({m["scale_index"] for m in coarse.metadata})
+        (4, [1])
+        """
+        index = np.atleast_1d(np.arange(len(self))[indices])
+        return type(self)(
+            self.spectra[index],
+            [self.metadata[i] for i in index],
+            support_radius=self.support_radius[index],
+            max_frequency=self.max_frequency[index],
+            is_real=True if self.is_real else None,
+            builder=None if self.builder is None else functools.partial(
+                _subset_on_grid, self.builder, tuple(int(i) for i in index)),
+        )
+
+    def orientation_groups(self):
+        """Group the filters that differ only by orientation.
+
+        Filters with the same ``kind`` and ``scale_index`` and an
+        ``orientation_index`` form one group, ordered by orientation; every
+        isotropic filter is a group of its own. Pooling over each group (max
+        for MR8, mean or a Fourier modulus for rotation invariance) turns the
+        bank's responses into rotation-invariant ones.
+
+        Returns
+        -------
+        groups : list of ndarray of int
+            Filter indices, one array per group, in order of first filter.
+
+        Examples
+        --------
+        >>> from featpool.filters import rfs_bank
+        >>> groups = rfs_bank((64, 64)).orientation_groups()
+        >>> len(groups), [len(g) for g in groups]
+        (8, [6, 6, 6, 6, 6, 6, 1, 1])
+        """
+        groups = {}
+        for i, m in enumerate(self.metadata):
+            oriented = m.get("orientation_index") is not None
+            key = (m["kind"], m.get("scale_index")) if oriented else ("", i)
+            groups.setdefault(key, []).append(i)
+        return [
+            np.array(sorted(g, key=lambda i: self.metadata[i].get("orientation_index") or 0))
+            for g in groups.values()
+        ]
+
+
+def _kernels_on_grid(kernels, metadata, origin, dtype, shape):
+    """Builder of FilterBank.from_kernels banks: the same kernels on ``shape``."""
+    return FilterBank.from_kernels(kernels, shape, metadata, origin=origin, dtype=dtype)
+
+
+def _subset_on_grid(builder, index, shape):
+    """Builder of FilterBank.subset banks."""
+    return builder(shape).subset(list(index))
+
+
+def filter_metadata(kind, **fields):
+    """A metadata dict with every key featpool uses; unknown ones None."""
+    metadata = dict(kind=kind, scale=None, orientation=None, frequency=None,
+                    bandwidth=None, scale_index=0, orientation_index=None)
+    metadata.update(fields)
+    return metadata
+

@@ -1,0 +1,420 @@
+"""From images to pooled filter responses: the FFT engine.
+
+The path of every image: pad (border ``mode``) → FFT → for each filter,
+multiply by its spectrum → inverse FFT at the lowest resolution the filter's
+bandwidth allows → crop → nonlinearity and pooling, fused in the pooling
+kernel (it reads the complex responses directly, so no modulus map is stored).
+Filters are processed a few at a time, so the full-resolution response stack
+of a large image is never held in memory at once.
+
+Public functions: :func:`filter_responses` (full-resolution maps, the plain
+path) and :func:`filter_pool` (pooled features, the fast path).
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+
+from .pooling import Pooling, _check_nonlinearity
+
+__all__ = ["filter_responses", "filter_pool", "NONLINEARITIES", "BORDER_MODES"]
+
+NONLINEARITIES = ("modulus", "real", "abs", "relu_split", "square")
+# scipy.ndimage's vocabulary: 'reflect' repeats the edge pixel (d c b a | a b c d).
+BORDER_MODES = {"reflect": "symmetric", "mirror": "reflect", "wrap": "wrap",
+                "constant": "constant", "nearest": "edge"}
+# Bytes of complex responses held at once while filtering (per batch of images).
+_WORK_BYTES = 256 * 2**20
+
+
+# --------------------------------------------------------------------------
+# Input checks
+# --------------------------------------------------------------------------
+
+def _check_images(images, ndim, channel_axis, func):
+    """Return (list of stacks (n, [C,] *spatial), whether one image was given).
+
+    A list of images (possibly of different sizes) gives one stack per image.
+    """
+    if isinstance(images, (list, tuple)):
+        if len(images) == 0:
+            raise ValueError(f"{func} got an empty list of images.")
+        return [_check_images(im, ndim, channel_axis, func)[0][0] for im in images], False
+    x = np.asarray(images)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(
+            f"The 'images' parameter of {func} must be a real numeric array; "
+            f"got dtype {x.dtype}."
+        )
+    n_lead = x.ndim - ndim - (channel_axis is not None)
+    if n_lead not in (0, 1):
+        axes = ("n_images, " + ("channels, " if channel_axis is not None else "")
+                + ", ".join("DHW"[3 - ndim:]))
+        hint = (" Colour images need channel_axis (e.g. channel_axis=-1), or convert "
+                "them to grey first." if channel_axis is None and x.shape[-1:] in ((3,), (4,))
+                else "")
+        raise ValueError(
+            f"{func} expects an array of shape ({axes}) or one image without the first "
+            f"axis, for this {ndim}D filter bank. Got shape {x.shape}." + hint
+        )
+    single = n_lead == 0
+    if channel_axis is not None:
+        x = np.moveaxis(x, channel_axis, 0 if single else 1)
+    if single:
+        x = x[None]
+    spatial = x.shape[x.ndim - ndim:]
+    if min(spatial) < 2:
+        raise ValueError(
+            f"{func} needs images of at least 2 pixels along every axis. "
+            f"Got images of shape {spatial}."
+        )
+    if x.size and not np.isfinite(x).all():
+        raise ValueError(
+            f"The images given to {func} contain NaN or infinite pixels; the Fourier "
+            f"transform would spread them over the whole image. Replace them first "
+            f"(e.g. with np.nan_to_num or an inpainting)."
+        )
+    return [x], single
+
+
+def _check_mode(mode):
+    if mode not in BORDER_MODES:
+        raise ValueError(
+            f"The 'mode' parameter must be one of {sorted(BORDER_MODES)}. "
+            f"Got {mode!r} instead."
+        )
+
+
+def _check_engine_nonlinearity(nonlinearity):
+    if nonlinearity not in NONLINEARITIES and nonlinearity is not None:
+        raise ValueError(
+            f"The 'nonlinearity' parameter must be one of {list(NONLINEARITIES)} or None. "
+            f"Got {nonlinearity!r} instead."
+        )
+
+
+def _map_nonlinearities(nonlinearity):
+    """The pooling-kernel nonlinearities that make up one engine nonlinearity."""
+    if nonlinearity == "relu_split":
+        return ("relu_pos", "relu_neg")
+    return (_check_nonlinearity(nonlinearity),)
+
+
+# --------------------------------------------------------------------------
+# Geometry: padding and resolutions
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one image shape is filtered: padding, padded grid, per-filter factors."""
+
+    spatial: tuple      # image shape
+    pad: tuple          # pixels added before the image, per axis
+    padded: tuple       # FFT grid
+    factors: np.ndarray  # per filter: subsampling factor (a power of two)
+
+
+def _plan(bank, spatial, mode, pooling, multiresolution):
+    nd = len(spatial)
+    if mode == "wrap":
+        pad = (0,) * nd  # circular convolution is what 'wrap' means
+    else:
+        # Reflecting more than the image itself would only repeat it.
+        pad = tuple(min(bank.spatial_support, n) for n in spatial)
+    factors = np.ones(len(bank), dtype=np.intp)
+    if multiresolution and mode != "wrap":
+        # The response y = x * g is band-limited by the filter: sampling it
+        # every m pixels loses nothing while m * max_frequency <= 1/2. The
+        # pooled cells must also fall on the coarse grid.
+        limit = np.floor(np.log2(0.5 / np.maximum(bank.max_frequency, 1e-12)))
+        factors = 2 ** np.clip(limit, 0, 8).astype(np.intp)
+        align = _alignment(pooling, spatial)
+        factors = np.minimum(factors, align)
+    step = int(factors.max())
+    # Pad to multiples of the largest factor, with the image starting on one.
+    pad = tuple(-(-p // step) * step for p in pad)
+    padded = tuple(
+        _fast_length(n + 2 * p, step) if mode != "wrap" else n for n, p in zip(spatial, pad)
+    )
+    return _Plan(tuple(spatial), pad, padded, factors)
+
+
+def _fast_length(n, step):
+    """Smallest length >= n that scipy.fft handles fast and ``step`` divides."""
+    m = -(-n // step)
+    while True:
+        good = scipy.fft.next_fast_len(m * step)
+        if good % step == 0:
+            return good
+        m = -(-good // step)
+
+
+def _alignment(poolings, spatial):
+    """Largest power of two that every pooled cell edge and the image size share."""
+    best = 1 << 8
+    for pooling in poolings:
+        for edges in pooling.cell_edges(spatial):
+            for e in edges:
+                e = int(e)
+                if e:
+                    best = min(best, e & -e)  # largest power of two dividing e
+    return best
+
+
+# --------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------
+
+def _spectra_for(bank, padded):
+    return bank.for_shape(padded)
+
+
+def _forward(batch, plan, mode, dtype, workers):
+    """Pad a batch (b, *spatial) and return its full complex spectrum."""
+    nd = len(plan.spatial)
+    width = [(0, 0)] + [(p, q - n - p) for p, q, n in zip(plan.pad, plan.padded, plan.spatial)]
+    if mode != "wrap":
+        batch = np.pad(batch, width, mode=BORDER_MODES[mode])
+    batch = batch.astype(dtype, copy=False)
+    axes = tuple(range(1, nd + 1))
+    return scipy.fft.fftn(batch, axes=axes, workers=workers)
+
+
+def _fold(product, m, nd):
+    """Periodize a spectrum (..., *grid) to (..., *grid/m): sample the signal every m."""
+    if m == 1:
+        return product
+    lead = product.shape[: product.ndim - nd]
+    grid = product.shape[product.ndim - nd:]
+    shape = lead + sum(((m, n // m) for n in grid), ())
+    axes = tuple(len(lead) + 2 * i for i in range(nd))
+    return product.reshape(shape).sum(axis=axes)
+
+
+def _responses_at(spectrum, filters, m, plan, workers):
+    """Complex responses (b, f, *spatial/m) of the filters, sampled every m pixels."""
+    nd = len(plan.spatial)
+    product = spectrum[:, None] * filters[None]
+    folded = _fold(product, m, nd)
+    del product
+    axes = tuple(range(2, nd + 2))
+    y = scipy.fft.ifftn(folded, axes=axes, workers=workers, overwrite_x=True)
+    if m > 1:
+        y *= 1.0 / m**nd  # ifft at the coarse size normalizes by the coarse size
+    crop = tuple(slice(p // m, (p + n) // m) for p, n in zip(plan.pad, plan.spatial))
+    return y[(slice(None), slice(None)) + crop]
+
+
+def _chunks(indices, per_filter_bytes):
+    size = max(1, int(_WORK_BYTES // max(per_filter_bytes, 1)))
+    for start in range(0, len(indices), size):
+        yield indices[start:start + size]
+
+
+def _run_bank(x, bank, plan, mode, nonlinearity, poolings, workers, n_threads):
+    """Pooled responses (b, n_maps, n_cells) of a batch x (b, *spatial)."""
+    nd = len(plan.spatial)
+    filters = _spectra_for(bank, plan.padded).spectra
+    spectrum = _forward(x, plan, mode, bank.dtype, workers)
+    kinds = _map_nonlinearities(nonlinearity)
+    n_cells = sum(p.n_cells(plan.spatial) for p in poolings)
+    out = np.empty((x.shape[0], len(bank), len(kinds), n_cells), dtype=bank.dtype)
+    for m in np.unique(plan.factors):
+        index = np.flatnonzero(plan.factors == m)
+        per_filter = spectrum.nbytes * (1 + 1.0 / m**nd)
+        for chunk in _chunks(index, per_filter):
+            y = _responses_at(spectrum, filters[chunk], int(m), plan, workers)
+            for k, kind in enumerate(kinds):
+                out[:, chunk, k] = np.concatenate(
+                    [p(y, nd, nonlinearity=kind, scale=int(m), n_threads=n_threads)
+                     for p in poolings], axis=-1)
+    return out.reshape(x.shape[0], len(bank) * len(kinds), n_cells)
+
+
+def _as_poolings(pooling):
+    if pooling is None:
+        return (Pooling(),)
+    if isinstance(pooling, Pooling):
+        return (pooling,)
+    poolings = tuple(pooling)
+    if not poolings or not all(isinstance(p, Pooling) for p in poolings):
+        raise TypeError(
+            f"The 'pooling' parameter must be a Pooling or a non-empty sequence of them. "
+            f"Got {pooling!r} instead."
+        )
+    return poolings
+
+
+def _check_bank(bank, func):
+    if not hasattr(bank, "for_shape") or not hasattr(bank, "spectra"):
+        raise TypeError(
+            f"The 'bank' parameter of {func} must be a featpool FilterBank (e.g. "
+            f"featpool.gabor_bank(shape)). Got {type(bank).__name__} instead."
+        )
+
+
+def _batches(n, per_image_bytes, batch_size):
+    if batch_size is None:
+        batch_size = max(1, int(_WORK_BYTES // 4 // max(per_image_bytes, 1)))
+    for start in range(0, n, batch_size):
+        yield slice(start, min(start + batch_size, n))
+
+
+def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflect",
+                channel_axis=None, multiresolution=True, batch_size=None, n_threads=None,
+                workers=None):
+    """Filter images with a bank, apply a nonlinearity, pool: feature arrays.
+
+    The fast path from pixels to pooled responses: images are padded
+    (``mode``), Fourier transformed once, multiplied by each filter's
+    spectrum, brought back at the lowest resolution the filter's bandwidth
+    allows (``multiresolution``), and the nonlinearity and pooling are fused
+    in the Cython pooling kernel. Memory is bounded: filters and images are
+    processed in chunks of about 256 MiB of responses.
+
+    Parameters
+    ----------
+    images : array_like or list of array_like
+        ``(n_images, *spatial)`` or one image ``spatial`` (2D or 3D, as the
+        bank); with ``channel_axis``, each image has a channel axis. A list
+        may hold images of different sizes (the pyramid then gives every image
+        the same number of cells). Integer and boolean images are cast to the
+        bank's dtype; NaN or infinite pixels raise a ValueError.
+    bank : FilterBank
+        E.g. ``featpool.gabor_bank(image_shape)``. It is rebuilt (and cached)
+        for the padded grid of each image size.
+    pooling : Pooling or sequence of Pooling, default Pooling()
+        How each response map is pooled: default a (1, 2, 4) pyramid of
+        means. Several poolings are concatenated along the cell axis.
+    nonlinearity : {'modulus', 'real', 'abs', 'relu_split', 'square'} or None
+        Applied to the complex responses: ``|y|``, ``Re y``, ``|Re y|``,
+        the two half-waves ``max(Re y, 0)`` and ``max(-Re y, 0)`` (two maps
+        per filter), ``|y|**2``. Default 'modulus'.
+    mode : {'reflect', 'mirror', 'nearest', 'wrap', 'constant'}, default 'reflect'
+        Border handling, as ``scipy.ndimage``: the image is padded by the
+        bank's spatial support so that filters never wrap around ('wrap'
+        means a circular convolution, no padding).
+    channel_axis : int, optional
+        Axis of ``images`` holding channels (colour); each channel is
+        filtered separately and kept on its own output axis.
+    multiresolution : bool, default True
+        Compute each filter's response at the coarsest grid (a power of two)
+        that its bandwidth allows and that the pooled cells fall on. Pooled
+        means then differ from full resolution by about 1e-4 relative; max
+        pooling sees the sampled maximum. False computes everything at full
+        resolution.
+    batch_size : int, optional
+        Images transformed at once; default from a 256 MiB budget.
+    n_threads : int, optional
+        Threads for the pooling kernel (see :func:`pool2d`).
+    workers : int, optional
+        Threads for ``scipy.fft`` (default: ``n_threads`` resolved).
+
+    Returns
+    -------
+    features : ndarray, shape (n_images, [n_channels,] n_maps, n_cells)
+        In the bank's dtype. Axes: image, channel (only with
+        ``channel_axis``), map (filter ``i`` is map ``i``, or maps ``2i`` and
+        ``2i + 1`` for 'relu_split'), cell (for each pooling in order: pyramid
+        levels in order, cells in row-major order). One image in, the image
+        axis is dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool import Pooling, filter_pool, gabor_bank
+    >>> images = np.random.default_rng(0).random((5, 28, 28))
+    >>> bank = gabor_bank((28, 28), n_scales=2, n_orientations=4)
+    >>> filter_pool(images, bank).shape          # 8 filters, 1 + 4 + 16 cells
+    (5, 8, 21)
+    >>> filter_pool(images, bank, Pooling("max", levels=(1,))).shape
+    (5, 8, 1)
+    """
+    _check_bank(bank, "filter_pool")
+    poolings = _as_poolings(pooling)
+    _check_mode(mode)
+    _check_engine_nonlinearity(nonlinearity)
+    if nonlinearity is None:
+        raise ValueError("filter_pool needs a nonlinearity: pooled complex values "
+                         "are not features. Use filter_responses for raw responses.")
+    stacks, single = _check_images(images, bank.ndim, channel_axis, "filter_pool")
+    from ._openmp_helpers import _effective_n_threads
+    n_threads = _effective_n_threads(n_threads)
+    workers = n_threads if workers is None else workers
+    results = []
+    for stack in stacks:
+        lead = stack.shape[: stack.ndim - bank.ndim]
+        spatial = stack.shape[stack.ndim - bank.ndim:]
+        flat = stack.reshape((-1,) + spatial)
+        plan = _plan(bank, spatial, mode, poolings, multiresolution)
+        n_maps = len(bank) * len(_map_nonlinearities(nonlinearity))
+        n_cells = sum(p.n_cells(spatial) for p in poolings)
+        out = np.empty((flat.shape[0], n_maps, n_cells), dtype=bank.dtype)
+        per_image = np.prod(plan.padded) * 2 * bank.dtype.itemsize
+        for part in _batches(flat.shape[0], per_image, batch_size):
+            out[part] = _run_bank(flat[part], bank, plan, mode, nonlinearity, poolings,
+                                  workers, n_threads)
+        results.append(out.reshape(lead + (n_maps, n_cells)))
+    if len(results) > 1:
+        if len({r.shape[1:] for r in results}) > 1:
+            raise ValueError(
+                "Images of different sizes give different numbers of cells with this "
+                "pooling; use a pyramid (Pooling(levels=...)) for a fixed length."
+            )
+        return np.concatenate(results)
+    return results[0][0] if single else results[0]
+
+
+def filter_responses(images, bank, nonlinearity="modulus", mode="reflect",
+                     channel_axis=None, workers=None):
+    """Full-resolution filter responses of images: the plain path.
+
+    Holds every response map in memory: for plots, tests and small inputs.
+    :func:`filter_pool` computes pooled features without doing so.
+
+    Parameters
+    ----------
+    images, bank, mode, channel_axis, workers
+        As in :func:`filter_pool` (images of one size).
+    nonlinearity : {'modulus', 'real', 'abs', 'relu_split', 'square'} or None
+        As in :func:`filter_pool`; None returns the complex responses.
+
+    Returns
+    -------
+    responses : ndarray, shape (n_images, [n_channels,] n_maps, *spatial)
+        Real in the bank's dtype, complex for ``nonlinearity=None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool import filter_responses, gabor_bank
+    >>> image = np.random.default_rng(0).random((32, 32))
+    >>> filter_responses(image, gabor_bank((32, 32), n_scales=2, n_orientations=4)).shape
+    (8, 32, 32)
+    """
+    _check_bank(bank, "filter_responses")
+    _check_mode(mode)
+    _check_engine_nonlinearity(nonlinearity)
+    stacks, single = _check_images(images, bank.ndim, channel_axis, "filter_responses")
+    if len(stacks) > 1:
+        raise ValueError("filter_responses takes images of one size; call it per image.")
+    stack = stacks[0]
+    lead = stack.shape[: stack.ndim - bank.ndim]
+    spatial = stack.shape[stack.ndim - bank.ndim:]
+    flat = stack.reshape((-1,) + spatial)
+    plan = _plan(bank, spatial, mode, (), False)
+    filters = _spectra_for(bank, plan.padded).spectra
+    spectrum = _forward(flat, plan, mode, bank.dtype, workers)
+    y = _responses_at(spectrum, filters, 1, plan, workers)
+    if nonlinearity is None:
+        out = y
+    elif nonlinearity == "relu_split":
+        out = np.stack([np.maximum(y.real, 0), np.maximum(-y.real, 0)], axis=2)
+        out = out.reshape((y.shape[0], -1) + y.shape[2:])
+    else:
+        out = {"modulus": np.abs, "real": np.real, "abs": lambda v: np.abs(v.real),
+               "square": lambda v: v.real ** 2 + v.imag ** 2}[nonlinearity](y)
+    out = np.ascontiguousarray(out)
+    out = out.reshape(lead + out.shape[1:])
+    return out[0] if single else out
