@@ -803,9 +803,12 @@ class Pooling:
         that the pooling was defined on (multi-resolution filtering): windows
         shrink by that factor; pyramid cells are unchanged.
         """
+        # A sum over a cell sampled every ``scale`` pixels misses the others.
+        factor = scale ** ndim if self.op == "sum" else 1
         if self.size is None:
-            return pyramid_pool(x, self.levels, op=self.op, ndim=ndim, p=self.p,
-                                nonlinearity=nonlinearity, n_threads=n_threads)
+            out = pyramid_pool(x, self.levels, op=self.op, ndim=ndim, p=self.p,
+                               nonlinearity=nonlinearity, n_threads=n_threads)
+            return out * factor if factor != 1 else out
         size, stride, padding = (
             None if v is None else tuple(int(u) // scale for u in _per_axis(v, ndim, name, 0))
             for v, name in ((self.size, "size"), (self.stride, "stride"),
@@ -814,4 +817,5 @@ class Pooling:
         func = pool2d if ndim == 2 else pool3d
         out = func(x, size, stride=stride, padding=padding, op=self.op, p=self.p,
                    nonlinearity=nonlinearity, n_threads=n_threads)
-        return _flatten_cells(out, ndim)
+        out = _flatten_cells(out, ndim)
+        return out * factor if factor != 1 else out

@@ -24,6 +24,9 @@ NONLINEARITIES = ("modulus", "real", "abs", "relu_split", "square")
 # scipy.ndimage's vocabulary: 'reflect' repeats the edge pixel (d c b a | a b c d).
 BORDER_MODES = {"reflect": "symmetric", "mirror": "reflect", "wrap": "wrap",
                 "constant": "constant", "nearest": "edge"}
+# Ops whose pooled value is an average over the cell, which multi-resolution
+# filtering approximates well; max and min would see only the sampled extreme.
+_AVERAGING = ("mean", "sum", "lp", "var", "std")
 # Bytes of complex responses held at once while filtering (per batch of images).
 _WORK_BYTES = 256 * 2**20
 
@@ -120,17 +123,18 @@ def _plan(bank, spatial, mode, pooling, multiresolution):
     if mode == "wrap":
         pad = (0,) * nd  # circular convolution is what 'wrap' means
     else:
-        # Reflecting more than the image itself would only repeat it.
-        pad = tuple(min(bank.spatial_support, n) for n in spatial)
+        # As far as the widest filter reaches, so that no filter wraps around.
+        pad = (bank.spatial_support,) * nd
     factors = np.ones(len(bank), dtype=np.intp)
-    if multiresolution and mode != "wrap":
-        # The response y = x * g is band-limited by the filter: sampling it
-        # every m pixels loses nothing while m * max_frequency <= 1/2. The
+    if multiresolution and mode != "wrap" and all(p.op in _AVERAGING for p in pooling):
+        # Each coarse sample stands for the m x m block around it (midpoint
+        # rule), which averages of a smooth map tolerate: sampling every m
+        # pixels with m * max_frequency <= 1/4, one octave inside Nyquist,
+        # keeps pooled averages within about 1e-3 of full resolution. The
         # pooled cells must also fall on the coarse grid.
-        limit = np.floor(np.log2(0.5 / np.maximum(bank.max_frequency, 1e-12)))
+        limit = np.floor(np.log2(0.25 / np.maximum(bank.max_frequency, 1e-12)))
         factors = 2 ** np.clip(limit, 0, 8).astype(np.intp)
-        align = _alignment(pooling, spatial)
-        factors = np.minimum(factors, align)
+        factors = np.minimum(factors, _alignment(pooling, spatial))
     step = int(factors.max())
     # Pad to multiples of the largest factor, with the image starting on one.
     pad = tuple(-(-p // step) * step for p in pad)
@@ -192,10 +196,27 @@ def _fold(product, m, nd):
     return product.reshape(shape).sum(axis=axes)
 
 
+def _centre_ramp(shape, m, dtype):
+    """Phase ramps that move a signal by (m - 1)/2 pixels: samples at block centres."""
+    shift = (m - 1) / 2
+    return [np.exp(2j * np.pi * np.fft.fftfreq(n) * shift).astype(dtype) for n in shape]
+
+
 def _responses_at(spectrum, filters, m, plan, workers):
-    """Complex responses (b, f, *spatial/m) of the filters, sampled every m pixels."""
+    """Complex responses (b, f, *spatial/m) of the filters, sampled every m pixels.
+
+    Folding (periodizing) the spectrum samples the response exactly; with
+    m > 1 the samples are taken at the centres of the m x m blocks (a
+    sub-pixel shift, exact for band-limited responses), so that pooling the
+    coarse map is a midpoint rule over the fine one.
+    """
     nd = len(plan.spatial)
     product = spectrum[:, None] * filters[None]
+    if m > 1:
+        for axis, ramp in enumerate(_centre_ramp(plan.padded, m, product.dtype)):
+            shape = [1] * product.ndim
+            shape[2 + axis] = ramp.size
+            product *= ramp.reshape(shape)
     folded = _fold(product, m, nd)
     del product
     axes = tuple(range(2, nd + 2))
