@@ -37,6 +37,8 @@ _NONLINEARITIES = {None: 0, "modulus": 1, "real": 2, "abs": 3, "square": 4,
 # the task's set-up and the rows its windows share with the next task, small
 # enough that its work space stays in cache.
 _TASK_OUTPUTS = 16384
+# Input elements per task at least, grouping small images.
+_TASK_INPUTS = 32768
 # Below this many input elements, starting threads costs more than it saves.
 _MIN_PARALLEL_SIZE = 1 << 16
 
@@ -277,6 +279,8 @@ class _AxisWindows:
     @functools.lru_cache(maxsize=256)
     def adaptive(cls, n, g):
         """PyTorch's bins: start = floor(i*n/g), end = ceil((i+1)*n/g)."""
+        if n % g == 0:  # equal, disjoint bins: sliding windows, the fast path
+            return cls.sliding(n, n // g, n // g, 0, 1, g)
         i = np.arange(g, dtype=np.intp)
         start = (i * n) // g
         hi = -((-(i + 1) * n) // g) - start
@@ -292,21 +296,31 @@ class _AxisWindows:
 # The driver
 # --------------------------------------------------------------------------
 
-def _blocks(n_images, out_shape, n_threads):
-    """Output planes and rows per task: enough tasks for the threads, cache-sized."""
+def _blocks(n_images, in_size, out_shape, n_threads):
+    """Images, output planes and output rows per task.
+
+    Enough tasks to keep the threads busy, each large enough to amortise its
+    set-up (small maps are grouped several images to a task) and small enough
+    that its work space stays in cache.
+    """
     d_out, h_out, w_out = out_shape
     block_h = max(1, min(h_out, _TASK_OUTPUTS // max(w_out, 1)))
     block_d = max(1, min(d_out, _TASK_OUTPUTS // (block_h * w_out)))
+    block_n = 1
+    if block_d == d_out and block_h == h_out:
+        block_n = max(1, min(n_images, _TASK_INPUTS // max(in_size, 1)))
 
     def n_tasks():
-        return n_images * -(-d_out // block_d) * -(-h_out // block_h)
+        return -(-n_images // block_n) * -(-d_out // block_d) * -(-h_out // block_h)
 
-    while n_tasks() < 4 * n_threads and (block_d > 1 or block_h > 1):
-        if block_d > 1:
+    while n_tasks() < 4 * n_threads and (block_n > 1 or block_d > 1 or block_h > 1):
+        if block_n > 1:
+            block_n = (block_n + 1) // 2
+        elif block_d > 1:
             block_d = (block_d + 1) // 2
         else:
             block_h = (block_h + 1) // 2
-    return block_d, block_h
+    return block_n, block_d, block_h
 
 
 def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlinearity,
@@ -338,17 +352,20 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlineari
         mask4 = mask.reshape((mask.shape[0],) + spatial)
     if x4.size < _MIN_PARALLEL_SIZE:
         n_threads = 1
-    block_d, block_h = _blocks(n_images, out_spatial, n_threads)
+    block_n, block_d, block_h = _blocks(n_images, int(np.prod(spatial)), out_spatial,
+                                        n_threads)
     ad, ah, aw = axes
     geometry = np.ascontiguousarray(np.stack([a.geometry for a in axes]))
-    size = scratch_size(geometry, ad.taps, ah.taps, aw.taps, ad.counts, block_d, block_h)
-    n_tasks = n_images * -(-out_spatial[0] // block_d) * -(-out_spatial[1] // block_h)
+    size = scratch_size(geometry, ad.taps, ah.taps, aw.taps, ad.counts, block_d, block_h,
+                        spatial[2])
+    n_tasks = (-(-n_images // block_n) * -(-out_spatial[0] // block_d)
+               * -(-out_spatial[1] // block_h))
     n_threads = min(n_threads, n_tasks)
-    scratch = np.empty((n_threads, 3 * size))
+    scratch = np.empty((n_threads, size))
     iscratch = np.empty((n_threads, size if return_indices else 1), dtype=np.int64)
     pool_kernel(
         x4, mask4, geometry, ad.taps, ah.taps, aw.taps, ad.counts, ah.counts, aw.counts,
-        block_d, block_h, _OPS[op], p, omit, mask is not None, return_indices,
+        block_n, block_d, block_h, _OPS[op], p, omit, mask is not None, return_indices,
         include_pad, _NONLINEARITIES[nonlinearity], cplx, out, indices, scratch, iscratch,
         n_threads,
     )
@@ -703,12 +720,38 @@ def pyramid_pool(x, levels=(1, 2, 4), op="max", ndim=2, p=2.0, nan_policy="propa
         )
     func = adaptive_pool2d if ndim == 2 else adaptive_pool3d
     x = _as_float_array(x, _check_nonlinearity(nonlinearity))
+    finest = _nested_finest(x.shape[x.ndim - ndim:], levels, op, nan_policy, mask)
+    if finest is not None:
+        # Coarser levels are unions of equal cells of the finest one: pool the
+        # input once, then reduce the small grid.
+        grid = func(x, finest, op=op, nan_policy=nan_policy, nonlinearity=nonlinearity,
+                    n_threads=n_threads)
+        reduce = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}[op]
+        parts = []
+        for level in levels:
+            k = finest // level
+            blocks = grid.reshape(grid.shape[: grid.ndim - ndim] + (level, k) * ndim)
+            axes = tuple(range(grid.ndim - ndim + 1, grid.ndim + ndim, 2))
+            parts.append(_flatten_cells(reduce(blocks, axis=axes), ndim))
+        return np.concatenate(parts, axis=-1)
     parts = []
     for level in levels:
         out = func(x, level, op=op, p=p, nan_policy=nan_policy, mask=mask,
                    nonlinearity=nonlinearity, n_threads=n_threads)
         parts.append(_flatten_cells(out, ndim))
     return np.concatenate(parts, axis=-1)
+
+
+def _nested_finest(spatial, levels, op, nan_policy, mask):
+    """The finest level if every level's cells are unions of its equal cells, else None."""
+    if op not in ("max", "min", "sum", "mean") or nan_policy != "propagate" or mask is not None:
+        return None
+    if not all(isinstance(g, numbers.Integral) and not isinstance(g, bool) for g in levels):
+        return None
+    finest = max(levels)
+    if any(n % finest for n in spatial) or any(finest % g for g in levels):
+        return None
+    return int(finest)
 
 
 class Pooling:

@@ -28,7 +28,7 @@ BORDER_MODES = {"reflect": "symmetric", "mirror": "reflect", "wrap": "wrap",
 # filtering approximates well; max and min would see only the sampled extreme.
 _AVERAGING = ("mean", "sum", "lp", "var", "std")
 # Bytes of complex responses held at once while filtering (per batch of images).
-_WORK_BYTES = 256 * 2**20
+_WORK_BYTES = 32 * 2**20
 
 
 # --------------------------------------------------------------------------
