@@ -10,12 +10,13 @@ of a large image is never held in memory at once.
 Public functions: :func:`filter_responses` (full-resolution maps, the plain
 path) and :func:`filter_pool` (pooled features, the fast path).
 """
-import math
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
 
+from .filters import FilterBank
 from .pooling import Pooling, _check_nonlinearity
 
 __all__ = ["filter_responses", "filter_pool", "NONLINEARITIES", "BORDER_MODES"]
@@ -27,8 +28,15 @@ BORDER_MODES = {"reflect": "symmetric", "mirror": "reflect", "wrap": "wrap",
 # Ops whose pooled value is an average over the cell, which multi-resolution
 # filtering approximates well; max and min would see only the sampled extreme.
 _AVERAGING = ("mean", "sum", "lp", "var", "std")
-# Bytes of complex responses held at once while filtering (per batch of images).
+# Bytes of complex responses held at once while filtering (per batch of images):
+# small enough that the allocator reuses memory instead of faulting in new pages.
 _WORK_BYTES = 32 * 2**20
+# A bank whose spectra on the padded image would take more than this is
+# applied tile by tile (overlap-save), on tiles of _TILE pixels per axis.
+_BANK_BYTES = 512 * 2**20
+_TILE = 512
+# Full-size response maps held at once in tiled mode.
+_MAP_BYTES = 256 * 2**20
 
 
 # --------------------------------------------------------------------------
@@ -227,10 +235,77 @@ def _responses_at(spectrum, filters, m, plan, workers):
     return y[(slice(None), slice(None)) + crop]
 
 
-def _chunks(indices, per_filter_bytes):
-    size = max(1, int(_WORK_BYTES // max(per_filter_bytes, 1)))
+def _chunks(indices, per_filter_bytes, budget=_WORK_BYTES):
+    size = max(1, int(budget // max(per_filter_bytes, 1)))
     for start in range(0, len(indices), size):
         yield indices[start:start + size]
+
+
+def _apply_nonlinearity(y, kind):
+    """A real map from complex responses, for the paths that store maps."""
+    if kind == "modulus":
+        return np.abs(y)
+    if kind == "real":
+        return np.ascontiguousarray(y.real)
+    if kind == "abs":
+        return np.abs(y.real)
+    if kind == "square":
+        return y.real ** 2 + y.imag ** 2
+    if kind == "relu_pos":
+        return np.maximum(y.real, 0)
+    return np.maximum(-y.real, 0)
+
+
+def _bank_bytes(bank, shape):
+    return len(bank) * int(np.prod(shape)) * 2 * bank.dtype.itemsize
+
+
+def _run_tiled(x, bank, mode, nonlinearity, poolings, workers, n_threads):
+    """Pooled responses (b, n_maps, n_cells) of large images, tile by tile.
+
+    Overlap-save: the image is padded once; each tile of ``_TILE`` core pixels
+    per axis, with the bank's support on every side, is filtered on a grid of
+    its own, and the core of its responses is written into full-size maps, a
+    few filters at a time, which are then pooled. Only the bank's spectra on
+    the tile grid and the maps of a few filters are ever held: no
+    full-resolution stack of all responses, no bank on the whole image.
+    """
+    nd = bank.ndim
+    spatial = x.shape[1:]
+    support = bank.spatial_support
+    image = np.pad(x, [(0, 0)] + [(support, support)] * nd,
+                   mode=BORDER_MODES[mode]).astype(bank.dtype, copy=False)
+    core = tuple(min(_TILE, n) for n in spatial)
+    grid = tuple(scipy.fft.next_fast_len(c + 2 * support) for c in core)
+    filters = bank.for_shape(grid).spectra
+    axes = tuple(range(1, nd + 1))
+    kinds = _map_nonlinearities(nonlinearity)
+    n_cells = sum(p.n_cells(spatial) for p in poolings)
+    out = np.empty((x.shape[0], len(bank), len(kinds), n_cells), dtype=bank.dtype)
+    origins = list(itertools.product(*(range(0, n, c) for n, c in zip(spatial, core))))
+    map_bytes = x.shape[0] * len(kinds) * int(np.prod(spatial)) * bank.dtype.itemsize
+    tile = np.zeros((x.shape[0],) + grid, dtype=bank.dtype)
+    for chunk in _chunks(np.arange(len(bank)), map_bytes, _MAP_BYTES):
+        maps = np.empty((x.shape[0], len(chunk), len(kinds)) + spatial, dtype=bank.dtype)
+        for origin in origins:
+            size = tuple(min(c, n - o) for o, c, n in zip(origin, core, spatial))
+            tile[...] = 0
+            source = tuple(slice(o, o + s + 2 * support) for o, s in zip(origin, size))
+            tile[(slice(None),) + tuple(slice(0, s + 2 * support) for s in size)] = \
+                image[(slice(None),) + source]
+            spectrum = scipy.fft.fftn(tile, axes=axes, workers=workers)
+            y = scipy.fft.ifftn(spectrum[:, None] * filters[chunk][None],
+                                axes=tuple(a + 1 for a in axes), workers=workers,
+                                overwrite_x=True)
+            y = y[(slice(None), slice(None)) + tuple(slice(support, support + s) for s in size)]
+            target = tuple(slice(o, o + s) for o, s in zip(origin, size))
+            for k, kind in enumerate(kinds):
+                maps[(slice(None), slice(None), k) + target] = _apply_nonlinearity(y, kind)
+            del y, spectrum
+        out[:, chunk] = np.concatenate(
+            [p(maps, nd, n_threads=n_threads) for p in poolings], axis=-1)
+        del maps
+    return out.reshape(x.shape[0], len(bank) * len(kinds), n_cells)
 
 
 def _run_bank(x, bank, plan, mode, nonlinearity, poolings, workers, n_threads):
@@ -268,7 +343,7 @@ def _as_poolings(pooling):
 
 
 def _check_bank(bank, func):
-    if not hasattr(bank, "for_shape") or not hasattr(bank, "spectra"):
+    if not isinstance(bank, FilterBank):
         raise TypeError(
             f"The 'bank' parameter of {func} must be a featpool FilterBank (e.g. "
             f"featpool.gabor_bank(shape)). Got {type(bank).__name__} instead."
@@ -373,9 +448,14 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         n_cells = sum(p.n_cells(spatial) for p in poolings)
         out = np.empty((flat.shape[0], n_maps, n_cells), dtype=bank.dtype)
         per_image = np.prod(plan.padded) * 2 * bank.dtype.itemsize
+        tiled = _bank_bytes(bank, plan.padded) > _BANK_BYTES
         for part in _batches(flat.shape[0], per_image, batch_size):
-            out[part] = _run_bank(flat[part], bank, plan, mode, nonlinearity, poolings,
-                                  workers, n_threads)
+            if tiled:
+                out[part] = _run_tiled(flat[part], bank, mode, nonlinearity, poolings,
+                                       workers, n_threads)
+            else:
+                out[part] = _run_bank(flat[part], bank, plan, mode, nonlinearity, poolings,
+                                      workers, n_threads)
         results.append(out.reshape(lead + (n_maps, n_cells)))
     if len(results) > 1:
         if len({r.shape[1:] for r in results}) > 1:
@@ -430,12 +510,10 @@ def filter_responses(images, bank, nonlinearity="modulus", mode="reflect",
     y = _responses_at(spectrum, filters, 1, plan, workers)
     if nonlinearity is None:
         out = y
-    elif nonlinearity == "relu_split":
-        out = np.stack([np.maximum(y.real, 0), np.maximum(-y.real, 0)], axis=2)
-        out = out.reshape((y.shape[0], -1) + y.shape[2:])
     else:
-        out = {"modulus": np.abs, "real": np.real, "abs": lambda v: np.abs(v.real),
-               "square": lambda v: v.real ** 2 + v.imag ** 2}[nonlinearity](y)
+        out = np.stack([_apply_nonlinearity(y, kind) for kind in
+                        _map_nonlinearities(nonlinearity)], axis=2)
+        out = out.reshape((y.shape[0], -1) + y.shape[2:])
     out = np.ascontiguousarray(out)
     out = out.reshape(lead + out.shape[1:])
     return out[0] if single else out

@@ -25,7 +25,7 @@ import scipy.fft
 
 from ._validation import check_dtype, check_shape
 
-__all__ = ["FilterBank", "clear_cache"]
+__all__ = ["FilterBank", "LazySpectra", "clear_cache"]
 
 # A filter is negligible where its magnitude is below this fraction of its
 # peak: used for `support_radius` (space) and `max_frequency` (frequency).
@@ -125,6 +125,24 @@ def _periodize(kernels, origin, shape):
     return out
 
 
+class LazySpectra:
+    """Spectra computed on first use: ``make()`` returns the (n_filters, *shape) array.
+
+    Builders that know their filters' support and bandwidth analytically (the
+    Gabor and Morlet banks) pass one to :class:`FilterBank`, so that a bank
+    for a large image costs nothing until its spectra on that grid are really
+    needed: the response engine rebuilds banks on tile grids instead.
+    """
+
+    def __init__(self, make, layout, dtype):
+        self.make = make
+        self.layout = tuple(int(n) for n in layout)
+        self.dtype = np.dtype(dtype)
+
+    def __reduce__(self):
+        return (LazySpectra, (self.make, self.layout, self.dtype))
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class FilterBank:
     """Filters on a 2D or 3D grid, as spectra, with per-filter metadata.
@@ -204,6 +222,9 @@ class FilterBank:
     builder: object = None
 
     def __post_init__(self):
+        if isinstance(self.spectra, LazySpectra):
+            self._init_lazy()
+            return
         spectra = np.asarray(self.spectra)
         if spectra.dtype.kind not in "fc" or spectra.ndim not in (3, 4):
             raise ValueError(
@@ -234,11 +255,48 @@ class FilterBank:
         is_real = _is_hermitian(spectra) if self.is_real is None else bool(self.is_real)
 
         object.__setattr__(self, "spectra", _read_only(spectra))
+        self._set_fields(spectra.shape, spectra.dtype, metadata, support, max_frequency, is_real)
+
+    def _set_fields(self, layout, complex_dtype, metadata, support, max_frequency, is_real):
+        object.__setattr__(self, "_layout", (tuple(layout), np.dtype(complex_dtype)))
         object.__setattr__(self, "metadata", metadata)
         object.__setattr__(self, "support_radius", _read_only(support))
         object.__setattr__(self, "max_frequency", _read_only(max_frequency))
         object.__setattr__(self, "is_real", is_real)
         object.__setattr__(self, "_for_shape_cache", {})
+
+    def _init_lazy(self):
+        lazy = self.spectra
+        if self.support_radius is None or self.max_frequency is None or self.is_real is None:
+            raise ValueError(
+                "A FilterBank with LazySpectra needs support_radius, max_frequency and "
+                "is_real: they cannot be measured without computing the spectra."
+            )
+        n = lazy.layout[0]
+        if len(self.metadata) != n:
+            raise ValueError(
+                f"The 'metadata' parameter of FilterBank must have one entry per filter "
+                f"({n}). Got {len(self.metadata)} entries instead."
+            )
+        self._set_fields(
+            lazy.layout, lazy.dtype, tuple(MappingProxyType(dict(m)) for m in self.metadata),
+            np.asarray(self.support_radius, dtype=np.intp).reshape(n),
+            np.asarray(self.max_frequency, dtype=np.float64).reshape(n), bool(self.is_real))
+        object.__setattr__(self, "_lazy", lazy)
+        object.__delattr__(self, "spectra")  # computed by __getattr__ on first use
+
+    def __getattr__(self, name):
+        # Only reached for attributes not set: the spectra of a lazy bank.
+        if name == "spectra" and "_lazy" in self.__dict__:
+            spectra = np.asarray(self._lazy.make()).astype(self._layout[1], copy=False)
+            if spectra.shape != self._layout[0]:
+                raise RuntimeError(
+                    f"LazySpectra made an array of shape {spectra.shape}, "
+                    f"expected {self._layout[0]}."
+                )
+            object.__setattr__(self, "spectra", _read_only(spectra))
+            return self.spectra
+        raise AttributeError(f"'FilterBank' object has no attribute {name!r}")
 
     @classmethod
     def from_kernels(cls, kernels, shape, metadata=None, origin=None, dtype=np.float64):
@@ -308,7 +366,7 @@ class FilterBank:
         return cls(spectra, metadata, support_radius=support, is_real=is_real, builder=builder)
 
     def __len__(self):
-        return self.spectra.shape[0]
+        return self._layout[0][0]
 
     def __repr__(self):
         kinds = tuple(dict.fromkeys(m["kind"] for m in self.metadata))
@@ -321,21 +379,22 @@ class FilterBank:
         # MappingProxyType does not pickle: rebuild from plain dicts.
         return (
             type(self),
-            (self.spectra, [dict(m) for m in self.metadata], self.support_radius,
+            (self.__dict__.get("spectra", self.__dict__.get("_lazy")),
+             [dict(m) for m in self.metadata], self.support_radius,
              self.max_frequency, self.is_real, self.builder),
         )
 
     @property
     def shape(self):
-        return self.spectra.shape[1:]
+        return self._layout[0][1:]
 
     @property
     def ndim(self):
-        return self.spectra.ndim - 1
+        return len(self._layout[0]) - 1
 
     @property
     def dtype(self):
-        return self.spectra.real.dtype
+        return np.dtype(np.float32 if self._layout[1] == np.complex64 else np.float64)
 
     @property
     def spatial_support(self):

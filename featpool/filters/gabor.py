@@ -22,7 +22,14 @@ import itertools
 
 import numpy as np
 
-from ._bank import COMPLEX, NEGLIGIBLE, FilterBank, cached_builder, filter_metadata
+from ._bank import (
+    COMPLEX,
+    NEGLIGIBLE,
+    FilterBank,
+    LazySpectra,
+    cached_builder,
+    filter_metadata,
+)
 from ._validation import (
     check_dtype,
     check_float,
@@ -144,22 +151,14 @@ def _build(kind, shape, n_scales, n_orientations, bandwidth, aspect_ratio,
     else:
         directions = _half_sphere(n_orientations)
 
-    spectra = np.zeros((len(frequencies) * len(directions), *shape), COMPLEX[dtype])
-    metadata, support, max_frequency = [], [], []
+    metadata, support, max_frequency, gaussians = [], [], [], []
     log_negligible = np.log(1 / NEGLIGIBLE)
     for s, f in enumerate(frequencies):
         sigma = _sigma(f, bandwidth)
         sigma_across = sigma / aspect_ratio
         for o, u in enumerate(directions):
-            k = s * len(directions) + o
             cov = sigma_across**2 * np.eye(nd) + (sigma**2 - sigma_across**2) * np.outer(u, u)
-            _add_gaussian(spectra[k], f * u, cov)
-            if kind == "morlet":
-                envelope_at_dc = np.zeros((1,) * nd)
-                _add_gaussian(envelope_at_dc, np.zeros(nd), cov)
-                beta = spectra[k].flat[0].real / envelope_at_dc.flat[0]
-                _add_gaussian(spectra[k], np.zeros(nd), cov, weight=-beta)
-
+            gaussians.append((f * u, cov))
             # The envelope exp(-x^T C^-1 x / 2) and the spectrum's Gaussian
             # fall below NEGLIGIBLE of their peak at these distances.
             support.append(np.ceil(np.sqrt(2 * log_negligible * np.diag(cov)).max()))
@@ -171,12 +170,32 @@ def _build(kind, shape, n_scales, n_orientations, bandwidth, aspect_ratio,
                 bandwidth=bandwidth, aspect_ratio=aspect_ratio, scale_index=s,
                 orientation_index=o,
             ))
+    # Spectra are made on first use: a bank for a large image costs nothing
+    # until then (the response engine works on tiles of it).
+    spectra = LazySpectra(functools.partial(_spectra, kind, tuple(shape), tuple(gaussians),
+                                            dtype),
+                          (len(gaussians),) + tuple(shape), COMPLEX[dtype])
     # On another grid: the same frequencies, not that grid's defaults.
     builder = functools.partial(_build_on_grid, kind, len(frequencies), n_orientations,
                                 bandwidth, aspect_ratio,
                                 (float(frequencies[-1]), float(frequencies[0])), dtype)
     return FilterBank(spectra, metadata, support_radius=support,
                       max_frequency=max_frequency, is_real=False, builder=builder)
+
+
+def _spectra(kind, shape, gaussians, dtype):
+    """The spectra of a Gabor or Morlet bank: one Gaussian (pair) per filter."""
+    nd = len(shape)
+    spectra = np.zeros((len(gaussians), *shape), COMPLEX[dtype])
+    for k, (centre, cov) in enumerate(gaussians):
+        _add_gaussian(spectra[k], centre, cov)
+        if kind == "morlet":
+            # Subtract the envelope at DC, scaled to cancel the DC response.
+            envelope_at_dc = np.zeros((1,) * nd)
+            _add_gaussian(envelope_at_dc, np.zeros(nd), cov)
+            beta = spectra[k].flat[0].real / envelope_at_dc.flat[0]
+            _add_gaussian(spectra[k], np.zeros(nd), cov, weight=-beta)
+    return spectra
 
 
 def _build_on_grid(kind, n_scales, n_orientations, bandwidth, aspect_ratio,
