@@ -29,7 +29,7 @@ from .pooling import (
     pool_output_shape,
     pyramid_pool,
 )
-from .responses import filter_pool, filter_responses
+from .responses import filter_pool, filter_responses, response_maps
 
 __version__ = "0.1.0.dev0"
 
@@ -55,6 +55,7 @@ __all__ = [
     "pool3d",
     "pool_output_shape",
     "pyramid_pool",
+    "response_maps",
     "rfs_bank",
     "schmid_bank",
     "show_config",

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
+from ._openmp_helpers import _effective_n_threads
 from .filters import FilterBank
 from .pooling import Pooling, _check_nonlinearity
 
-__all__ = ["filter_responses", "filter_pool", "NONLINEARITIES", "BORDER_MODES"]
+__all__ = ["filter_responses", "filter_pool", "response_maps", "NONLINEARITIES",
+           "BORDER_MODES"]
 
 NONLINEARITIES = ("modulus", "real", "abs", "relu_split", "square")
 # scipy.ndimage's vocabulary: 'reflect' repeats the edge pixel (d c b a | a b c d).
@@ -328,6 +330,73 @@ def _run_bank(x, bank, plan, mode, nonlinearity, poolings, workers, n_threads):
     return out.reshape(x.shape[0], len(bank) * len(kinds), n_cells)
 
 
+def _second_layer_pairs(bank, second_bank):
+    """(i, j) for every first-layer filter i and coarser second-layer filter j."""
+    if second_bank is None:
+        return []
+    return [(i, j) for i, m1 in enumerate(bank.metadata)
+            for j, m2 in enumerate(second_bank.metadata)
+            if (m2["frequency"] or 0.0) < (m1["frequency"] or 0.0)]
+
+
+def _run_second_layer(x, bank, second_bank, pairs, plan, mode, nonlinearity, poolings,
+                      multiresolution, workers, n_threads):
+    """Pooled ||x * g1| * g2| for the (g1, g2) pairs: (b, n_pairs * kinds, n_cells).
+
+    The first-layer modulus maps of a few filters at a time are themselves
+    filtered by the engine, as a batch of images.
+    """
+    spatial = plan.spatial
+    first = sorted({i for i, _ in pairs})
+    filters = _spectra_for(bank, plan.padded).spectra
+    spectrum = _forward(x, plan, mode, bank.dtype, workers)
+    n_kinds = len(_map_nonlinearities(nonlinearity))
+    n_cells = sum(p.n_cells(spatial) for p in poolings)
+    pooled = {}
+    for chunk in _chunks(np.array(first), spectrum.nbytes * 2):
+        maps = np.abs(_responses_at(spectrum, filters[chunk], 1, plan, workers))
+        second = filter_pool(maps.reshape((-1,) + spatial), second_bank, poolings,
+                             nonlinearity=nonlinearity, mode=mode,
+                             multiresolution=multiresolution, n_threads=n_threads,
+                             workers=workers)
+        second = second.reshape(x.shape[0], len(chunk), len(second_bank), n_kinds, n_cells)
+        for c, i in enumerate(chunk):
+            pooled[int(i)] = second[:, c]
+    out = np.stack([pooled[i][:, j] for i, j in pairs], axis=1)
+    return out.reshape(x.shape[0], len(pairs) * n_kinds, n_cells)
+
+
+def response_maps(bank, nonlinearity="modulus", second_bank=None):
+    """Describe the maps (axis 1 of :func:`filter_pool`'s result), in order.
+
+    Parameters
+    ----------
+    bank, nonlinearity, second_bank
+        As given to :func:`filter_pool`.
+
+    Returns
+    -------
+    maps : list of dict
+        One per map: ``layer`` (1 or 2), ``filter`` (index in ``bank``),
+        ``second_filter`` (index in ``second_bank``, layer 2 only) and
+        ``part`` (the pooling-kernel nonlinearity: 'modulus', 'relu_pos', ...).
+
+    Examples
+    --------
+    >>> from featpool import gabor_bank, response_maps
+    >>> bank = gabor_bank((32, 32), n_scales=2, n_orientations=2)
+    >>> [(m["layer"], m["filter"], m.get("second_filter")) for m in response_maps(bank, second_bank=bank)]
+    [(1, 0, None), (1, 1, None), (1, 2, None), (1, 3, None), (2, 0, 2), (2, 0, 3), (2, 1, 2), (2, 1, 3)]
+    """
+    _check_engine_nonlinearity(nonlinearity)
+    kinds = _map_nonlinearities(nonlinearity)
+    maps = [{"layer": 1, "filter": i, "part": kind}
+            for i in range(len(bank)) for kind in kinds]
+    maps += [{"layer": 2, "filter": i, "second_filter": j, "part": kind}
+             for i, j in _second_layer_pairs(bank, second_bank) for kind in kinds]
+    return maps
+
+
 def _as_poolings(pooling):
     if pooling is None:
         return (Pooling(),)
@@ -358,8 +427,8 @@ def _batches(n, per_image_bytes, batch_size):
 
 
 def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflect",
-                channel_axis=None, multiresolution=True, batch_size=None, n_threads=None,
-                workers=None):
+                channel_axis=None, multiresolution=True, second_bank=None, batch_size=None,
+                n_threads=None, workers=None):
     """Filter images with a bank, apply a nonlinearity, pool: feature arrays.
 
     The fast path from pixels to pooled responses: images are padded
@@ -396,10 +465,17 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         filtered separately and kept on its own output axis.
     multiresolution : bool, default True
         Compute each filter's response at the coarsest grid (a power of two)
-        that its bandwidth allows and that the pooled cells fall on. Pooled
-        means then differ from full resolution by about 1e-4 relative; max
-        pooling sees the sampled maximum. False computes everything at full
-        resolution.
+        that its bandwidth allows and that the pooled cells fall on, sampled
+        at the centres of the coarse cells. Only for averaging ops (mean,
+        sum, lp, var, std), whose pooled values then stay within 1e-3 (about
+        1e-4 typically) of full resolution; max and min always use full
+        resolution. False computes everything at full resolution.
+    second_bank : FilterBank, optional
+        A second layer (scattering-like cascade): every first-layer modulus
+        map ``|x * g1|`` is filtered again by the filters ``g2`` of
+        ``second_bank`` that are coarser (lower ``frequency``) than ``g1``,
+        and ``||x * g1| * g2|`` is pooled the same way. These maps follow the
+        first-layer ones; :func:`response_maps` lists them all.
     batch_size : int, optional
         Images transformed at once; default from a 256 MiB budget.
     n_threads : int, optional
@@ -412,7 +488,8 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
     features : ndarray, shape (n_images, [n_channels,] n_maps, n_cells)
         In the bank's dtype. Axes: image, channel (only with
         ``channel_axis``), map (filter ``i`` is map ``i``, or maps ``2i`` and
-        ``2i + 1`` for 'relu_split'), cell (for each pooling in order: pyramid
+        ``2i + 1`` for 'relu_split'; then second-layer maps; see
+        :func:`response_maps`), cell (for each pooling in order: pyramid
         levels in order, cells in row-major order). One image in, the image
         axis is dropped.
 
@@ -434,8 +511,14 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
     if nonlinearity is None:
         raise ValueError("filter_pool needs a nonlinearity: pooled complex values "
                          "are not features. Use filter_responses for raw responses.")
+    if second_bank is not None:
+        _check_bank(second_bank, "filter_pool")
+        if second_bank.ndim != bank.ndim:
+            raise ValueError(
+                f"The 'second_bank' parameter must have as many dimensions as 'bank' "
+                f"({bank.ndim}). Got a {second_bank.ndim}D bank instead."
+            )
     stacks, single = _check_images(images, bank.ndim, channel_axis, "filter_pool")
-    from ._openmp_helpers import _effective_n_threads
     n_threads = _effective_n_threads(n_threads)
     workers = n_threads if workers is None else workers
     results = []
@@ -444,18 +527,24 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         spatial = stack.shape[stack.ndim - bank.ndim:]
         flat = stack.reshape((-1,) + spatial)
         plan = _plan(bank, spatial, mode, poolings, multiresolution)
-        n_maps = len(bank) * len(_map_nonlinearities(nonlinearity))
+        n_first = len(bank) * len(_map_nonlinearities(nonlinearity))
+        pairs = _second_layer_pairs(bank, second_bank)
+        n_maps = n_first + len(pairs) * len(_map_nonlinearities(nonlinearity))
         n_cells = sum(p.n_cells(spatial) for p in poolings)
         out = np.empty((flat.shape[0], n_maps, n_cells), dtype=bank.dtype)
         per_image = np.prod(plan.padded) * 2 * bank.dtype.itemsize
         tiled = _bank_bytes(bank, plan.padded) > _BANK_BYTES
         for part in _batches(flat.shape[0], per_image, batch_size):
             if tiled:
-                out[part] = _run_tiled(flat[part], bank, mode, nonlinearity, poolings,
-                                       workers, n_threads)
+                out[part, :n_first] = _run_tiled(flat[part], bank, mode, nonlinearity,
+                                                 poolings, workers, n_threads)
             else:
-                out[part] = _run_bank(flat[part], bank, plan, mode, nonlinearity, poolings,
-                                      workers, n_threads)
+                out[part, :n_first] = _run_bank(flat[part], bank, plan, mode, nonlinearity,
+                                                poolings, workers, n_threads)
+            if pairs:
+                out[part, n_first:] = _run_second_layer(
+                    flat[part], bank, second_bank, pairs, plan, mode, nonlinearity, poolings,
+                    multiresolution, workers, n_threads)
         results.append(out.reshape(lead + (n_maps, n_cells)))
     if len(results) > 1:
         if len({r.shape[1:] for r in results}) > 1:
