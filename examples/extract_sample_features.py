@@ -6,10 +6,11 @@ The main job of featpool on images that ship with scikit-image (nothing is
 downloaded): images of different sizes go in, one fixed-length vector per
 image comes out.
 
-Each image is turned into a stack of oriented gradient-energy maps (8
-orientation channels, the gradient magnitude shared between the two nearest
-orientations), then a spatial pyramid (1x1, 2x2 and 4x4 cells) of max and
-mean pooling makes the vector independent of the image size.
+Each image goes through a Gabor filter bank (4 scales x 8 orientations), the
+modulus of the responses is pooled by a spatial pyramid (1x1, 2x2 and 4x4
+cells) of means and standard deviations, and a max over the orientations
+makes a rotation-tolerant summary. The bank is built for the size of the
+first image and rebuilt (same filters) for every other size.
 """
 import time
 
@@ -18,53 +19,37 @@ from skimage import color, data, img_as_float32
 
 import featpool
 
-N_ORIENTATIONS = 8
-LEVELS = (1, 2, 4)
+NAMES = ["astronaut", "camera", "coins", "brick", "grass", "gravel", "moon", "text",
+         "coffee", "chelsea", "rocket", "page"]
 
 
-def oriented_energy(image, n_orientations=N_ORIENTATIONS):
-    """(n_orientations, H, W) gradient magnitude, split by orientation."""
-    gy, gx = np.gradient(image)
-    magnitude = np.hypot(gx, gy)
-    # Orientation in [0, n_orientations), linearly shared between two bins.
-    position = (np.arctan2(gy, gx) % np.pi) / np.pi * n_orientations
-    lower = np.floor(position).astype(int) % n_orientations
-    weight = position - np.floor(position)
-    maps = np.zeros((n_orientations,) + image.shape, dtype=image.dtype)
-    rows, cols = np.indices(image.shape)
-    np.add.at(maps, (lower, rows, cols), magnitude * (1 - weight))
-    np.add.at(maps, ((lower + 1) % n_orientations, rows, cols), magnitude * weight)
-    return maps
-
-
-def image_features(image):
-    maps = oriented_energy(image)
-    # Pool over 3 neighbouring orientations (a circular axis) and 2x2 cells ...
-    maps = featpool.pool3d(maps, (3, 2, 2), padding=(1, 0, 0), stride=(1, 2, 2),
-                           wrap=(True, False, False), op="mean")
-    # ... then a pyramid of max and mean cells gives a fixed length.
-    return np.concatenate([
-        featpool.pyramid_pool(maps, LEVELS, op="max").ravel(),
-        featpool.pyramid_pool(maps, LEVELS, op="mean").ravel(),
-    ])
+def load(name):
+    image = getattr(data, name)()
+    if image.ndim == 3:
+        image = color.rgb2gray(image[..., :3])
+    return img_as_float32(image)
 
 
 def main():
-    names = ["astronaut", "camera", "coins", "brick", "grass", "gravel", "moon", "text"]
+    images = [load(name) for name in NAMES]
+    bank = featpool.gabor_bank(images[0].shape, dtype=np.float32)
+    poolings = [featpool.Pooling("mean", levels=(1, 2, 4)),
+                featpool.Pooling("std", levels=(1, 2, 4))]
     start = time.perf_counter()
-    features = []
-    for name in names:
-        image = getattr(data, name)()
-        if image.ndim == 3:
-            image = color.rgb2gray(image)
-        image = img_as_float32(image)
-        vector = image_features(image)
-        features.append(vector)
-        print(f"{name:>10}: image {str(image.shape):>12} -> vector {vector.shape}")
-    features = np.stack(features)
+    # (n_images, n_filters, n_cells): one row per image whatever its size.
+    features = featpool.filter_pool(images, bank, poolings)
+    # Max over the 8 orientations of each scale: (n_images, n_scales, n_cells).
+    groups = bank.orientation_groups()
+    invariant = np.stack([features[:, g].max(axis=1) for g in groups], axis=1)
+    vectors = features.reshape(len(images), -1)
     elapsed = time.perf_counter() - start
-    print(f"\n{len(names)} images -> features {features.shape} ({features.dtype}) "
+
+    for name, image, vector in zip(NAMES, images, vectors):
+        print(f"{name:>10}: image {str(image.shape):>12} -> vector {vector.shape}")
+    print(f"\n{len(images)} images -> features {vectors.shape} ({vectors.dtype}), "
+          f"rotation-tolerant summary {invariant.reshape(len(images), -1).shape}, "
           f"in {elapsed:.2f} s")
+    print(f"bank: {bank}")
     featpool.show_config()
 
 

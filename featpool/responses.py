@@ -600,9 +600,9 @@ def filter_responses(images, bank, nonlinearity="modulus", mode="reflect",
     if nonlinearity is None:
         out = y
     else:
-        out = np.stack([_apply_nonlinearity(y, kind) for kind in
-                        _map_nonlinearities(nonlinearity)], axis=2)
-        out = out.reshape((y.shape[0], -1) + y.shape[2:])
+        kinds = _map_nonlinearities(nonlinearity)
+        out = np.stack([_apply_nonlinearity(y, kind) for kind in kinds], axis=2)
+        out = out.reshape((y.shape[0], y.shape[1] * len(kinds)) + y.shape[2:])
     out = np.ascontiguousarray(out)
     out = out.reshape(lead + out.shape[1:])
     return out[0] if single else out
