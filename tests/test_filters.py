@@ -571,7 +571,9 @@ def test_filter_bank_measures_what_it_is_not_given():
     rebuilt = FilterBank(np.array(bank.spectra), [dict(m) for m in bank.metadata])
     assert rebuilt.is_real
     assert_array_equal(rebuilt.max_frequency, bank.max_frequency)
-    assert np.abs(rebuilt.support_radius - bank.support_radius).max() <= 1
+    # Measured from the spectra at 1e-3 of the peak; from_kernels measures the
+    # compact kernels at 1e-12, so it reaches at least as far.
+    assert np.all(rebuilt.support_radius <= bank.support_radius + 1)
     assert not FilterBank(gabor_bank((16, 16)).spectra, gabor_bank((16, 16)).metadata).is_real
 
 

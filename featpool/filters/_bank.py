@@ -30,6 +30,9 @@ __all__ = ["FilterBank", "LazySpectra", "clear_cache"]
 # A filter is negligible where its magnitude is below this fraction of its
 # peak: used for `support_radius` (space) and `max_frequency` (frequency).
 NEGLIGIBLE = 1e-3
+# For banks made of compact spatial kernels, support_radius is where they fall
+# below this: cheap to honour, and convolutions are then exact to that level.
+KERNEL_NEGLIGIBLE = 1e-12
 
 COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64),
            np.dtype(np.float64): np.dtype(np.complex128)}
@@ -77,7 +80,7 @@ def _signed_offsets(n):
     return (np.arange(n) + n // 2) % n - n // 2
 
 
-def _extent(magnitude, coordinates):
+def _extent(magnitude, coordinates, negligible=NEGLIGIBLE):
     """Per filter, the largest ``|coordinate|`` along any axis where it is not negligible.
 
     ``magnitude`` has shape ``(n_filters, *grid)``; ``coordinates[i]`` gives the
@@ -85,7 +88,7 @@ def _extent(magnitude, coordinates):
     """
     n = magnitude.shape[0]
     peak = magnitude.reshape(n, -1).max(axis=1)
-    mask = magnitude >= (NEGLIGIBLE * peak).reshape((n,) + (1,) * (magnitude.ndim - 1))
+    mask = magnitude >= (negligible * peak).reshape((n,) + (1,) * (magnitude.ndim - 1))
     extent = np.zeros(n)
     for axis, coordinate in enumerate(coordinates, start=1):
         others = tuple(a for a in range(1, magnitude.ndim) if a != axis)
@@ -167,7 +170,10 @@ class FilterBank:
         Stored as read-only mappings.
     support_radius : array-like of int, shape (n_filters,), optional
         Radius in pixels (along any axis) beyond which each filter's kernel
-        is below ``1e-3`` of its peak. Measured from the spectra if None.
+        is negligible: below ``1e-3`` of its peak when measured from the
+        spectra (if None), below ``1e-12`` for :meth:`from_kernels` banks
+        (compact kernels, which the engine then reproduces exactly). The
+        response engine pads images by it.
     max_frequency : array-like of float, shape (n_filters,), optional
         Highest frequency (cycles/pixel, along any axis) where each filter's
         spectrum is above ``1e-3`` of its peak; a filter can be applied to an
@@ -358,7 +364,9 @@ class FilterBank:
         is_real = kernels.dtype.kind != "c"
         kernels = kernels.astype(dtype if is_real else COMPLEX[dtype], copy=False)
         offsets = [np.abs(np.arange(b) - o) for b, o in zip(box, origin)]
-        support = np.ceil(_extent(np.abs(kernels), offsets))
+        # Kernels are compact: pad as far as they really reach (values above
+        # 1e-12 of the peak), so that convolutions are exact to that level.
+        support = np.ceil(_extent(np.abs(kernels), offsets, negligible=KERNEL_NEGLIGIBLE))
         placed = _periodize(kernels, origin, shape)
         spectra = scipy.fft.fftn(placed, axes=tuple(range(1, nd + 1)))
         builder = functools.partial(_kernels_on_grid, kernels, tuple(dict(m) for m in metadata),
@@ -446,6 +454,29 @@ class FilterBank:
             cache[shape] = self.builder(shape)
         return cache[shape]
 
+    def select(self, indices, shape):
+        """Some filters on some grid: ``subset(indices).for_shape(shape)``, cached.
+
+        The response engine gives each group of filters a grid padded just as
+        much as they reach; this keeps those banks between calls.
+
+        Examples
+        --------
+        >>> from featpool.filters import gabor_bank
+        >>> bank = gabor_bank((64, 64))
+        >>> part = bank.select([0, 1], (80, 80))
+        >>> part.shape, len(part), bank.select([0, 1], (80, 80)) is part
+        ((80, 80), 2, True)
+        """
+        key = (tuple(int(i) for i in np.atleast_1d(indices)), tuple(int(n) for n in shape))
+        cache = self._for_shape_cache
+        if key not in cache:
+            if len(cache) >= 32:  # a few image sizes and groups; drop the oldest
+                cache.pop(next(iter(cache)))
+            subset = self.subset(list(key[0]))
+            cache[key] = subset if subset.shape == key[1] else subset.for_shape(key[1])
+        return cache[key]
+
     def filters_spatial(self):
         """Return the convolution kernels, centred, for plots and checks.
 
@@ -490,12 +521,17 @@ class FilterBank:
         (4, [1])
         """
         index = np.atleast_1d(np.arange(len(self))[indices])
+        if "spectra" in self.__dict__:
+            spectra = self.spectra[index]
+        else:  # stay lazy: a subset of a large bank must not compute all of it
+            spectra = LazySpectra(functools.partial(_take, self._lazy.make, tuple(index)),
+                                  (len(index),) + self.shape, self._layout[1])
         return type(self)(
-            self.spectra[index],
+            spectra,
             [self.metadata[i] for i in index],
             support_radius=self.support_radius[index],
             max_frequency=self.max_frequency[index],
-            is_real=True if self.is_real else None,
+            is_real=bool(self.is_real),
             builder=None if self.builder is None else functools.partial(
                 _subset_on_grid, self.builder, tuple(int(i) for i in index)),
         )
@@ -535,6 +571,11 @@ class FilterBank:
 def _kernels_on_grid(kernels, metadata, origin, dtype, shape):
     """Builder of FilterBank.from_kernels banks: the same kernels on ``shape``."""
     return FilterBank.from_kernels(kernels, shape, metadata, origin=origin, dtype=dtype)
+
+
+def _take(make, index):
+    """Spectra of a subset of a lazy bank."""
+    return make()[list(index)]
 
 
 def _subset_on_grid(builder, index, shape):

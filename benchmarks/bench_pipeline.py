@@ -1,0 +1,246 @@
+"""Whole-pipeline speed: featpool's filter_pool beside a plain scipy.fft bank and Kymatio.
+
+Every figure is measured side by side in one process and one run, medians over
+repeats, as the machines this runs on are shared and noisy:
+
+* ``featpool``: :func:`featpool.filter_pool` with a default float32 Gabor
+  bank and the default :class:`featpool.Pooling` (a (1, 2, 4) pyramid of
+  means of the modulus, 'reflect' borders, multi-resolution);
+* ``plain fft``: the same bank computed the way one writes it by hand with
+  ``scipy.fft``: pad (``np.pad``), ``fft2``, multiply by every filter,
+  ``ifft2`` at full resolution, NumPy modulus, pyramid of means by
+  reshape-mean; batches of images within a 256 MiB budget, as featpool;
+* ``kymatio``: Kymatio 0.3's NumPy ``Scattering2D`` (J=3, L=8 on 128x128
+  images; J=2, L=8 on 28x28 digits), its FFTs given the same threads with
+  ``scipy.fft.set_workers``.
+
+Inputs: 64 tiles of 128x128 cut from scikit-image's grey sample images, 512
+MNIST test digits (``/work/shared/data/mnist``), then one 4096x4096 image, for
+featpool's time and peak memory (tracemalloc: the arrays NumPy allocates,
+which is what grows with the input). Before timing, featpool and the plain
+pipeline must agree: to float32 precision at full resolution, to 1e-3 with
+multi-resolution.
+
+Run::
+
+    python benchmarks/bench_pipeline.py            # the sizes of the issue (a few minutes)
+    python benchmarks/bench_pipeline.py --quick    # small sizes, a smoke test
+"""
+import argparse
+import gzip
+import os
+import time
+import tracemalloc
+
+import numpy as np
+import scipy.fft
+
+import featpool
+from _peers import import_kymatio_scattering2d
+from bench_pooling import median_time, peak_memory
+
+MNIST = "/work/shared/data/mnist/t10k-images-idx3-ubyte.gz"
+LEVELS = (1, 2, 4)  # featpool's default Pooling
+WORK_BYTES = 256 * 2**20
+GOALS = {"plain fft": 3.0, "kymatio": 10.0}  # featpool at least this many times faster
+MEMORY_GOAL_GIB = 1.0
+
+
+# --------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------
+
+def sample_tiles(n, size):
+    """``n`` grey tiles of ``size x size`` cut from scikit-image's sample images."""
+    from skimage import data
+
+    tiles = []
+    for name in ("camera", "brick", "grass", "gravel", "moon", "astronaut", "coffee"):
+        image = getattr(data, name)()
+        if image.ndim == 3:
+            image = image.mean(axis=2)
+        rows, cols = image.shape[0] // size, image.shape[1] // size
+        blocks = image[: rows * size, : cols * size].reshape(rows, size, cols, size)
+        tiles.extend(blocks.transpose(0, 2, 1, 3).reshape(-1, size, size))
+    if len(tiles) < n:
+        raise ValueError(f"only {len(tiles)} tiles of {size}x{size} in the sample images")
+    return (np.stack(tiles[:n]) / 255.0).astype(np.float32)
+
+
+def mnist_digits(n):
+    with gzip.open(MNIST, "rb") as f:
+        raw = f.read()
+    images = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(-1, 28, 28)
+    return (images[:n] / 255.0).astype(np.float32)
+
+
+# --------------------------------------------------------------------------
+# The plain pipeline: what one writes without featpool
+# --------------------------------------------------------------------------
+
+def plain_setup(bank, shape):
+    """Padding and the bank's spectra on the padded grid (computed once, not timed)."""
+    pad = bank.spatial_support
+    padded = tuple(scipy.fft.next_fast_len(n + 2 * pad) for n in shape)
+    return pad, np.asarray(bank.for_shape(padded).spectra)
+
+
+def plain_features(images, pad, spectra, workers):
+    """Full-resolution responses, modulus, pyramid of means: (n, n_filters, 21)."""
+    n, h, w = images.shape
+    n_filters, hp, wp = spectra.shape
+    assert all(h % g == 0 and w % g == 0 for g in LEVELS), "reshape-mean needs equal cells"
+    out = np.empty((n, n_filters, sum(g * g for g in LEVELS)), dtype=np.float32)
+    batch = max(1, WORK_BYTES // (n_filters * hp * wp * 8))
+    for start in range(0, n, batch):
+        x = images[start:start + batch]
+        x = np.pad(x, ((0, 0), (pad, hp - h - pad), (pad, wp - w - pad)), mode="symmetric")
+        spectrum = scipy.fft.fft2(x, workers=workers)
+        responses = scipy.fft.ifft2(spectrum[:, None] * spectra, workers=workers,
+                                    overwrite_x=True)
+        maps = np.abs(responses[..., pad:pad + h, pad:pad + w])
+        cells = [maps.reshape(len(x), n_filters, g, h // g, g, w // g).mean(axis=(3, 5))
+                 for g in LEVELS]
+        out[start:start + batch] = np.concatenate(
+            [c.reshape(len(x), n_filters, -1) for c in cells], axis=-1)
+    return out
+
+
+def check_agreement(images, bank, pad, spectra, n_threads):
+    """featpool must compute what the plain pipeline computes, before any timing."""
+    plain = plain_features(images, pad, spectra, n_threads)
+
+    def worst(features):
+        diff = np.linalg.norm((features - plain).reshape(len(plain), -1), axis=1)
+        return float((diff / np.linalg.norm(plain.reshape(len(plain), -1), axis=1)).max())
+
+    full = worst(featpool.filter_pool(images, bank, multiresolution=False, n_threads=n_threads))
+    multi = worst(featpool.filter_pool(images, bank, n_threads=n_threads))
+    if full > 1e-5 or multi > 1e-3:
+        raise SystemExit(f"featpool and the plain pipeline disagree: relative error "
+                         f"{full:.1e} at full resolution, {multi:.1e} with multi-resolution")
+    return full, multi
+
+
+# --------------------------------------------------------------------------
+# Measurements
+# --------------------------------------------------------------------------
+
+def measure(name, func, n_images, repeats, threads):
+    features = func()
+    seconds = median_time(func, repeats)
+    return {
+        "method": name,
+        "images/s": n_images / seconds,
+        "dim": int(np.prod(features.shape[1:])),
+        "peak MiB": peak_memory(func) / 2**20,
+        "threads": threads,
+    }
+
+
+def compare(title, images, scattering_j, repeats, n_threads, Scattering2D):
+    shape = images.shape[1:]
+    bank = featpool.gabor_bank(shape, dtype=np.float32)
+    pad, spectra = plain_setup(bank, shape)
+    full, multi = check_agreement(images, bank, pad, spectra, n_threads)
+    rows = [
+        measure("featpool", lambda: featpool.filter_pool(images, bank, n_threads=n_threads),
+                len(images), repeats, n_threads),
+        measure("plain fft", lambda: plain_features(images, pad, spectra, n_threads),
+                len(images), repeats, n_threads),
+    ]
+    if Scattering2D is not None:
+        scattering = Scattering2D(J=scattering_j, shape=shape, L=8)
+
+        def kymatio():
+            with scipy.fft.set_workers(n_threads):
+                return scattering(images)
+
+        rows.append(measure("kymatio", kymatio, len(images), max(1, repeats // 2), n_threads))
+        rows[-1]["note"] = f"Scattering2D(J={scattering_j}, L=8)"
+    rows[0]["note"] = f"gabor_bank {len(bank)} filters, Pooling() {LEVELS}"
+    rows[1]["note"] = "same bank, full resolution"
+    print(f"\n{title}: {len(images)} images of {shape[0]}x{shape[1]}, float32; featpool vs "
+          f"plain: rel. error {full:.1e} (full resolution), {multi:.1e} (multi-resolution)")
+    print_table(rows)
+    return rows
+
+
+def print_table(rows):
+    header = (f"{'method':<11}{'images/s':>10}{'featpool x':>12}{'goal':>8}{'dim':>8}"
+              f"{'peak MiB':>10}{'threads':>9}  note")
+    print(header)
+    print("-" * (len(header) + 36))
+    ours = rows[0]["images/s"]
+    for row in rows:
+        speedup = ours / row["images/s"]
+        goal = GOALS.get(row["method"])
+        verdict = "" if goal is None else (f">={goal:g} " + ("ok" if speedup >= goal else "NO"))
+        print(f"{row['method']:<11}{row['images/s']:>10.1f}{speedup:>12.2f}{verdict:>8}"
+              f"{row['dim']:>8}{row['peak MiB']:>10.1f}{row['threads']:>9}  {row.get('note', '')}")
+
+
+def traced(func):
+    """(seconds, peak bytes NumPy allocated) of one call."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    func()
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return seconds, peak
+
+
+def large_image(size, n_threads):
+    bank = featpool.gabor_bank((size, size), dtype=np.float32)
+    image = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    # bank.spectra is not touched: on this grid it would take the GiB below.
+    whole = len(bank) * size * size * 8 / 2**30
+    print(f"\nOne {size}x{size} float32 image, gabor_bank(({size}, {size}), float32): "
+          f"{len(bank)} filters ({whole:.2f} GiB of spectra on the whole image)")
+    header = f"{'call':<44}{'seconds':>9}{'peak GiB':>10}{'goal':>14}"
+    print(header)
+    print("-" * len(header))
+    cases = [
+        ("first call, pyramid (builds the bank's grid)", featpool.Pooling()),
+        ("second call, pyramid", featpool.Pooling()),
+        ("second call, global mean", featpool.Pooling(levels=(1,))),
+    ]
+    for label, pooling in cases:
+        seconds, peak = traced(lambda: featpool.filter_pool(image, bank, pooling,
+                                                            n_threads=n_threads))
+        verdict = f"<{MEMORY_GOAL_GIB:g} GiB " + ("ok" if peak < MEMORY_GOAL_GIB * 2**30 else "NO")
+        print(f"{label:<44}{seconds:>9.2f}{peak / 2**30:>10.3f}{verdict:>14}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small inputs (smoke test)")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--n-threads", type=int, default=None,
+                        help="threads for every method (default: all allowed cores)")
+    parser.add_argument("--no-kymatio", action="store_true", help="skip Kymatio")
+    args = parser.parse_args(argv)
+
+    config = featpool.show_config(print_out=False)
+    n_threads = args.n_threads or config["n_threads"]
+    if args.quick:
+        n_tiles, tile, n_digits, large, repeats = 4, 64, 32, 512, args.repeats or 1
+    else:
+        n_tiles, tile, n_digits, large, repeats = 64, 128, 512, 4096, args.repeats or 5
+    Scattering2D = None if args.no_kymatio else import_kymatio_scattering2d()
+    print(f"featpool {featpool.__version__}, OpenMP {config['openmp']}, {n_threads} threads "
+          f"for every method ({os.cpu_count()} CPUs); scipy {scipy.__version__}; Kymatio "
+          + ("not installed" if Scattering2D is None else "0.3 NumPy frontend")
+          + f"; medians of {repeats} runs (Kymatio: {max(1, repeats // 2)})")
+    compare("Natural-image tiles", sample_tiles(n_tiles, tile), 3, repeats, n_threads,
+            Scattering2D)
+    compare("MNIST digits", mnist_digits(n_digits), 2, repeats, n_threads, Scattering2D)
+    large_image(large, n_threads)
+    print("\nfeatpool x: how many times faster featpool is (images/s ratio); goal: the "
+          "issue's target.\npeak MiB: tracemalloc peak of one call (NumPy arrays; bank "
+          "spectra cached before).")
+
+
+if __name__ == "__main__":
+    main()
