@@ -116,7 +116,10 @@ def check_agreement(images, bank, pad, spectra, n_threads):
 
     full = worst(featpool.filter_pool(images, bank, multiresolution=False, n_threads=n_threads))
     multi = worst(featpool.filter_pool(images, bank, n_threads=n_threads))
-    if full > 1e-5 or multi > 1e-3:
+    # The plain pipeline pads every filter by the widest filter's support;
+    # featpool pads each group of filters by its own (where the kernel falls
+    # below 1e-3 of its peak), so the filters' faint tails differ at ~1e-5.
+    if full > 1e-4 or multi > 1e-3:
         raise SystemExit(f"featpool and the plain pipeline disagree: relative error "
                          f"{full:.1e} at full resolution, {multi:.1e} with multi-resolution")
     return full, multi

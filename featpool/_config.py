@@ -1,4 +1,5 @@
 """Build and runtime configuration report."""
+import os
 import platform
 import sys
 
@@ -17,13 +18,14 @@ def show_config(print_out=True):
     -------
     config : dict
         ``openmp`` (bool, kernels built with OpenMP), ``n_threads`` (threads
-        that ``n_threads=None`` means now), ``cpu_count``, and versions.
+        that ``n_threads=None`` means now), ``cpu_count``, ``omp_wait_policy``
+        (featpool sets PASSIVE unless you set it), and versions.
 
     Examples
     --------
     >>> import featpool
     >>> sorted(featpool.show_config(print_out=False))
-    ['cpu_count', 'featpool', 'n_threads', 'numpy', 'openmp', 'python']
+    ['cpu_count', 'featpool', 'n_threads', 'numpy', 'omp_wait_policy', 'openmp', 'python']
     """
     import numpy as np
 
@@ -33,6 +35,7 @@ def show_config(print_out=True):
         "featpool": __version__,
         "openmp": _openmp_enabled(),
         "n_threads": _effective_n_threads(None),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
         "cpu_count": _cpu_count(),
         "numpy": np.__version__,
         "python": f"{platform.python_implementation()} {sys.version.split()[0]}",

@@ -7,7 +7,7 @@ import pytest
 import featpool
 from featpool._openmp_helpers import _effective_n_threads
 
-KEYS = {"featpool", "openmp", "n_threads", "cpu_count", "numpy", "python"}
+KEYS = {"featpool", "openmp", "n_threads", "cpu_count", "numpy", "python", "omp_wait_policy"}
 
 
 def test_show_config_keys_and_values():
