@@ -39,11 +39,14 @@ from .pooling import (  # noqa: E402
     pyramid_pool,
 )
 from .responses import filter_pool, filter_responses, response_maps  # noqa: E402
+from .transformers import FilterBankPooling, SpatialPooling  # noqa: E402
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "FilterBank",
+    "FilterBankPooling",
+    "SpatialPooling",
     "PatchFilters",
     "Pooling",
     "adaptive_pool2d",

@@ -13,6 +13,7 @@ import featpool._config
 import featpool.filters
 import featpool.pooling
 import featpool.responses
+import featpool.transformers
 
 OPTIONFLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 MODULES = [
@@ -23,6 +24,7 @@ MODULES = [
     featpool.filters.gabor,
     featpool.filters.classic,
     featpool.filters.learned,
+    featpool.transformers,
 ]
 # Docstrings whose examples are known to fail: strict xfail, so a fix shows.
 KNOWN_BAD = {}

@@ -13,14 +13,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from featpool import Pooling, gabor_bank, pyramid_pool
+from featpool import Pooling, pyramid_pool
 from featpool.transformers import FilterBankPooling, SpatialPooling
 
 
 @pytest.fixture(scope="module")
 def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:600], y[:600]
+    return load_digits(return_X_y=True)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +38,8 @@ def test_pipeline_on_flat_digits(digits):
     X, y = digits
     model = make_pipeline(FilterBankPooling(), StandardScaler(),
                           LogisticRegression(C=0.1, max_iter=1000))
-    model.fit(X[:400], y[:400])
-    assert model.score(X[400:], y[400:]) > 0.9
+    model.fit(X[:1000], y[:1000])
+    assert model.score(X[1000:], y[1000:]) > 0.96    # measured 0.985; raw pixels 0.935
     assert model[0].image_shape_ == (8, 8)
 
 
@@ -71,7 +70,8 @@ def test_set_params_then_fit_takes_effect(images):
     model.set_params(n_orientations=6, levels=(1,)).fit(images)
     assert len(model.bank_) == 12
     assert model.transform(images).shape[1] == 12 != width
-    model.set_params(bank="log").fit(images)
+    model.set_params(bank="log", n_orientations=None).fit(images)   # 2 scales: sigmas 1, 2
+    assert [m["scale"] for m in model.bank_.metadata] == [1.0, 2.0]
     assert {m["kind"] for m in model.bank_.metadata} == {"log"}
 
 
@@ -174,7 +174,7 @@ def test_feature_names_describe_filter_op_and_cell(images):
     model = FilterBankPooling(pooling=("mean", "std"), levels=(1, 2)).fit(images)
     names = model.get_feature_names_out()
     assert len(names) == len(set(names)) == model.transform(images).shape[1]
-    assert "gabor_s0_o3_mean_l2_c1" in names and "gabor_s1_o7_std_l1_c0" in names
+    assert "gabor_s0_o3_mean_l2_c1" in names and "gabor_s1_o5_std_l1_c0" in names
     assert all(re.fullmatch(r"gabor_s\d_o\d_(mean|std)_l[12]_c\d", n) for n in names)
     split = FilterBankPooling(nonlinearity="relu_split", levels=(1,)).fit(images)
     assert split.get_feature_names_out()[:2].tolist() == ["gabor_s0_o0_pos_mean_l1_c0",
@@ -197,10 +197,12 @@ def test_learned_bank_is_fitted_and_seeded(images):
     params = dict(bank="learned", bank_params={"n_filters": 8, "n_patches": 500},
                   random_state=0, levels=(1,))
     model = FilterBankPooling(**params).fit(images)
-    assert len(model.bank_) == 8 and model.filters_.templates.shape == (8, 6, 6)
+    assert len(model.bank_) == 8 and model.filters_.templates.shape == (8, 8, 8)
     again = FilterBankPooling(**params).fit(images)
     np.testing.assert_array_equal(model.transform(images), again.transform(images))
     assert model.get_feature_names_out()[0] == "learned_k0_mean_l1_c0"
+    many = np.random.default_rng(2).random((300, 10, 10))   # more images than patches / 20
+    assert len(FilterBankPooling(**params).fit(many).bank_) == 8
 
 
 def test_second_layer(images):
@@ -214,7 +216,7 @@ def test_second_layer(images):
     first = FilterBankPooling(n_scales=3, n_orientations=4, levels=(1,),
                               normalization=None).fit(images).transform(images)
     unnormalized = model.set_params(normalization=None).transform(images)
-    np.testing.assert_allclose(unnormalized[:, :12], first, rtol=2e-3)
+    np.testing.assert_allclose(unnormalized[:, :12], first, rtol=1e-6)
     invariant = model.set_params(rotation="fourier").fit(images)
     turned = np.rot90(images, axes=(1, 2))
     np.testing.assert_allclose(invariant.transform(turned), invariant.transform(images),
@@ -304,7 +306,7 @@ def test_wrong_number_of_dimensions(shape, match):
 
 
 def test_bad_parameters(images):
-    with pytest.raises(ValueError, match="'bank_params' .* gabor_bank does not take: \\['sigma'\\]"):
+    with pytest.raises(ValueError, match=r"'bank_params' .* does not take: \['sigma'\]"):
         FilterBankPooling(bank_params={"sigma": 2}).fit(images)
     with pytest.raises(ValueError, match="'n_orientations' parameter .* must be None"):
         FilterBankPooling(bank="leung_malik", n_orientations=4).fit(images)
@@ -316,6 +318,8 @@ def test_bad_parameters(images):
         FilterBankPooling(pooling=("mean", "median")).fit(images)
     with pytest.raises(ValueError, match="2D bank"):
         FilterBankPooling(bank="schmid").fit(np.zeros((2, 8, 8, 8)))
+    with pytest.raises(ValueError, match="rotation='max' for volumes"):
+        FilterBankPooling(rotation="fourier").fit(np.zeros((2, 8, 8, 8)))
     with pytest.raises(ValueError, match="'channel_axis' parameter"):
         FilterBankPooling(channel_axis=4).fit(np.zeros((2, 8, 8, 3)))
 
@@ -340,9 +344,21 @@ def test_spatial_pooling_layouts():
     flat = SpatialPooling(map_shape=(4, 6, 6)).fit_transform(maps.reshape(3, -1))
     np.testing.assert_allclose(last, reference)
     np.testing.assert_allclose(flat, reference)
-    volumes = SpatialPooling(spatial_ndim=3, levels=(1, 2)).fit_transform(rng.random((2, 3, 4, 4, 4)))
+    volumes = SpatialPooling(spatial_ndim=3, levels=(1, 2)).fit_transform(
+        rng.random((2, 3, 4, 4, 4)))
     assert volumes.shape == (2, 3 * 9)
     ragged = SpatialPooling().fit([rng.random((4, 6, 6)), rng.random((4, 9, 7))])
     assert ragged.transform([rng.random((4, 5, 5))]).shape == (1, 4 * 21)
     with pytest.raises(ValueError, match="fitted on 4 map"):
         SpatialPooling().fit(maps).transform(rng.random((3, 2, 6, 6)))
+
+
+def test_transform_in_bounded_chunks(images, monkeypatch):
+    import featpool.transformers as module
+    model = FilterBankPooling(levels=(1, 2)).fit(images)
+    whole = model.transform(images)
+    ragged = [images[0], images[1, :20], images[2], images[3, :, :17]]
+    ragged_whole = model.transform(ragged)
+    monkeypatch.setattr(module, "_CHUNK_BYTES", 4 * 24 * 24 * 2)   # two images at a time
+    np.testing.assert_array_equal(model.transform(images), whole)
+    np.testing.assert_array_equal(model.transform(ragged), ragged_whole)

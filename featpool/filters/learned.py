@@ -64,7 +64,8 @@ def _sample_patches(images, patch_size, n_patches, rng):
         windows = np.lib.stride_tricks.sliding_window_view(image, (patch_size, patch_size))
         rows = rng.randint(0, windows.shape[0], count)
         cols = rng.randint(0, windows.shape[1], count)
-        patches.append(windows[rows, cols].reshape(count, -1))
+        # Explicit width: an image may draw no patch (count 0).
+        patches.append(windows[rows, cols].reshape(count, patch_size * patch_size))
     return np.concatenate(patches)
 
 
