@@ -139,6 +139,7 @@ class _Plan:
     pad: tuple           # pixels added before the image, per axis
     padded: tuple        # FFT grid
     factor: int          # responses sampled every `factor` pixels (a power of two)
+    periodic: tuple      # per axis: the grid is one period of the border extension
 
 
 def _plan(bank, spatial, mode, pooling, multiresolution):
@@ -150,7 +151,7 @@ def _plan(bank, spatial, mode, pooling, multiresolution):
     """
     nd = len(spatial)
     factors = np.ones(len(bank), dtype=np.intp)
-    if multiresolution and mode != "wrap" and all(p.op in _AVERAGING for p in pooling):
+    if multiresolution and all(p.op in _AVERAGING for p in pooling):
         # Each coarse sample stands for the m x m block around it (midpoint
         # rule), which averages of a smooth map tolerate: sampling every m
         # pixels with m * max_frequency <= 1/4, one octave inside Nyquist,
@@ -170,10 +171,23 @@ def _plan(bank, spatial, mode, pooling, multiresolution):
     for key in sorted(set(zip(reach.tolist(), factors.tolist()))):
         index = np.flatnonzero((reach == key[0]) & (factors == key[1]))
         m = int(key[1])
-        pad = 0 if mode == "wrap" else int(np.max(bank.support_radius[index]))
-        pad = -(-pad // m) * m  # the image starts on the coarse grid
-        padded = tuple(n if mode == "wrap" else _fast_length(n + 2 * pad, m) for n in spatial)
-        plans.append(_Plan(tuple(spatial), index, (pad,) * nd, padded, m))
+        reach_px = 0 if mode == "wrap" else int(np.max(bank.support_radius[index]))
+        reach_px = -(-reach_px // m) * m  # the image starts on the coarse grid
+        pads, grids, periodic = [], [], []
+        for n in spatial:
+            grid = n if mode == "wrap" else _fast_length(n + 2 * reach_px, m)
+            # A mirror extension repeats with period 2n ('reflect') or 2n - 2
+            # ('mirror'): one period is an exact grid for any filter reach,
+            # and a smaller one than the padding on small images.
+            period = {"reflect": 2 * n, "mirror": 2 * n - 2}.get(mode)
+            if period is not None and period < grid and period % m == 0:
+                pads.append(0), grids.append(period), periodic.append(True)
+            else:
+                pads.append(0 if mode == "wrap" else reach_px)
+                grids.append(grid)
+                periodic.append(mode == "wrap")
+        plans.append(_Plan(tuple(spatial), index, tuple(pads), tuple(grids), m,
+                           tuple(periodic)))
     return plans
 
 
@@ -206,9 +220,17 @@ def _alignment(poolings, spatial):
 def _forward(batch, plan, mode, dtype, workers):
     """Pad a batch (b, *spatial) and return its full complex spectrum."""
     nd = len(plan.spatial)
-    width = [(0, 0)] + [(p, q - n - p) for p, q, n in zip(plan.pad, plan.padded, plan.spatial)]
-    if mode != "wrap":
+    width = [(0, 0)] + [(0, 0) if periodic else (p, q - n - p) for p, q, n, periodic
+                        in zip(plan.pad, plan.padded, plan.spatial, plan.periodic)]
+    if any(w != (0, 0) for w in width):
         batch = np.pad(batch, width, mode=BORDER_MODES[mode])
+    if mode in ("reflect", "mirror"):
+        for axis, periodic in enumerate(plan.periodic, start=1):
+            if periodic:  # one period of the mirror extension: x then x reversed
+                back = np.flip(batch, axis=axis)
+                if mode == "mirror":
+                    back = back.take(range(1, batch.shape[axis] - 1), axis=axis)
+                batch = np.concatenate([batch, back], axis=axis)
     batch = batch.astype(dtype, copy=False)
     axes = tuple(range(1, nd + 1))
     return scipy.fft.fftn(batch, axes=axes, workers=workers)
