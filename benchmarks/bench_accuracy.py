@@ -52,6 +52,7 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import import_kymatio_scattering2d  # noqa: E402
+from bench_pooling import median_time, peak_memory
 
 from featpool._openmp_helpers import _effective_n_threads  # noqa: E402
 from featpool.transformers import FilterBankPooling  # noqa: E402
@@ -71,25 +72,6 @@ ROTATION = dict(levels=(1,), rotation="fourier", normalization="l2")
 def classifier():
     """The protocol's classifier: standardized features, logistic regression."""
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
-
-
-def median_time(func, repeats):
-    func()  # warm up: bank building, caches, thread pools
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def peak_mib(func):
-    """Peak memory that Python and NumPy allocate while ``func`` runs (tracemalloc)."""
-    tracemalloc.start()
-    func()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def table(title, header, rows):
@@ -195,7 +177,7 @@ def bench_mnist(args):
             rows.append((name, features.shape[1], f"{error:.2f} %", "-", "", "", ""))
             continue
         ratio = f"{speed / kymatio_speed:.1f}x" if kymatio_speed else ""
-        memory = peak_mib(lambda: extract(timing[:500]))
+        memory = peak_memory(lambda: extract(timing[:500])) / 2**20
         rows.append((name, features.shape[1], f"{error:.2f} %", f"{speed:,.0f}", ratio,
                      n_threads, f"{memory:.0f}"))
     table(f"MNIST: train first {n}, test last {n} (protocol of data/mnist/README.md)",
