@@ -13,6 +13,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import ndimage
 
+import featpool
 from featpool import (
     FilterBank,
     Pooling,
@@ -658,3 +659,42 @@ def test_filter_responses_takes_one_size(bank):
 def test_bad_batch_size_is_an_error(batch_size, bank):
     with pytest.raises(ValueError, match="'batch_size'"):
         filter_pool(random_images((3, 32, 32)), bank, batch_size=batch_size)
+
+
+# --------------------------------------------------------------------------
+# Second layer
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("nonlinearity", ["modulus", "relu_split"])
+def test_second_layer_equals_filtering_the_modulus_maps_again(nonlinearity):
+    images = random_images((3, 24, 20), seed=7)
+    bank = gabor_bank((24, 20), n_scales=2, n_orientations=3)
+    second = featpool.morlet_bank((24, 20), n_scales=2, n_orientations=2)
+    pooling = [Pooling("mean", levels=(1, 2)), Pooling("max", levels=(1,))]
+    got = filter_pool(images, bank, pooling, nonlinearity=nonlinearity, second_bank=second)
+    maps = featpool.response_maps(bank, nonlinearity, second_bank=second)
+    assert got.shape == (3, len(maps), 5 + 1)
+    # The plain composition: |x * g1| at full resolution, filtered again.
+    first = filter_responses(images, bank, nonlinearity="modulus")
+    for k, m in enumerate(maps):
+        if m["layer"] == 1:
+            continue
+        assert second.metadata[m["second_filter"]]["frequency"] < \
+            bank.metadata[m["filter"]]["frequency"]
+        again = filter_responses(first[:, m["filter"]], second.subset([m["second_filter"]]),
+                                 nonlinearity=None)[:, 0]
+        part = {"modulus": np.abs, "relu_pos": lambda y: np.maximum(y.real, 0),
+                "relu_neg": lambda y: np.maximum(-y.real, 0)}[m["part"]](again)
+        want = np.concatenate([p(part) for p in pooling], axis=-1)
+        np.testing.assert_allclose(got[:, k], want, rtol=1e-6, atol=1e-9)
+    # The first-layer maps are those of the one-layer pipeline.
+    n_first = sum(m["layer"] == 1 for m in maps)
+    np.testing.assert_allclose(got[:, :n_first],
+                               filter_pool(images, bank, pooling, nonlinearity=nonlinearity))
+
+
+def test_second_bank_of_another_dimension_is_an_error():
+    bank = gabor_bank((16, 16), n_scales=1, n_orientations=2)
+    with pytest.raises(ValueError, match="'second_bank'"):
+        filter_pool(random_images((2, 16, 16)), bank,
+                    second_bank=featpool.gabor_bank_3d((8, 8, 8), n_scales=1, n_orientations=3))
