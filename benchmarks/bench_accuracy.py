@@ -37,8 +37,6 @@ import gzip
 import hashlib
 import os
 import sys
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np

@@ -138,7 +138,6 @@ cdef inline Axis _axis(Py_ssize_t n_in, const Py_ssize_t[::1] geometry,
     """Describe one axis. geometry = (k, s, d), k = 0 for adaptive windows;
     taps = (start, lo, hi) per output; counts = (creal, cpad) per output."""
     cdef Axis a
-    cdef Py_ssize_t j
     a.n_in = n_in
     a.n_out = taps.shape[1]
     a.k = geometry[0]

@@ -9,7 +9,6 @@ This module validates, casts and allocates; the loops are in ``_pooling.pyx``.
 """
 import functools
 import numbers
-import warnings
 
 import numpy as np
 

@@ -149,7 +149,6 @@ def _plan(bank, spatial, mode, pooling, multiresolution):
     filters (most of a bank's cost) get small FFTs instead of the grid that
     the widest filter needs.
     """
-    nd = len(spatial)
     factors = np.ones(len(bank), dtype=np.intp)
     if multiresolution and all(p.op in _AVERAGING for p in pooling):
         # Each coarse sample stands for the m x m block around it (midpoint
