@@ -12,6 +12,7 @@ Public functions: :func:`filter_pool` (pooled features, the fast path),
 :func:`response_maps` (what each map of ``filter_pool``'s result is). The
 choices and measured errors are in docs/responses.md.
 """
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -254,21 +255,35 @@ def _centre_ramp(shape, m, dtype):
     return [np.exp(2j * np.pi * np.fft.fftfreq(n) * shift).astype(dtype) for n in shape]
 
 
+@functools.lru_cache(maxsize=16)
+def _group_spectra(bank, index, shape, m):
+    """The spectra of filters ``index`` on ``shape``, times the centre ramps if m > 1.
+
+    Folding (periodizing) the product with the image spectrum samples the
+    response exactly; with m > 1 the ramps move the samples to the centres of
+    the m x m blocks (a sub-pixel shift, exact for band-limited responses),
+    so that pooling the coarse map is a midpoint rule over the fine one.
+    Applied once here rather than to every product.
+    """
+    spectra = bank.select(list(index), shape).spectra
+    if m > 1:
+        spectra = spectra.copy()
+        for axis, ramp in enumerate(_centre_ramp(shape, m, spectra.dtype)):
+            view = [1] * spectra.ndim
+            view[1 + axis] = ramp.size
+            spectra *= ramp.reshape(view)
+        spectra.flags.writeable = False
+    return spectra
+
+
 def _responses_at(spectrum, filters, m, plan, workers):
     """Complex responses (b, f, *spatial/m) of the filters, sampled every m pixels.
 
-    Folding (periodizing) the spectrum samples the response exactly; with
-    m > 1 the samples are taken at the centres of the m x m blocks (a
-    sub-pixel shift, exact for band-limited responses), so that pooling the
-    coarse map is a midpoint rule over the fine one.
+    ``filters`` come from :func:`_group_spectra` (with the centre ramps when
+    m > 1).
     """
     nd = len(plan.spatial)
     product = spectrum[:, None] * filters[None]
-    if m > 1:
-        for axis, ramp in enumerate(_centre_ramp(plan.padded, m, product.dtype)):
-            shape = [1] * product.ndim
-            shape[2 + axis] = ramp.size
-            product *= ramp.reshape(shape)
     folded = _fold(product, m, nd)
     del product
     axes = tuple(range(2, nd + 2))
@@ -359,7 +374,7 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
     n_cells = sum(p.n_cells(x.shape[1:]) for p in poolings)
     out = np.empty((x.shape[0], len(bank), len(kinds), n_cells), dtype=bank.dtype)
     for plan in plans:
-        filters = bank.select(plan.index, plan.padded).spectra
+        filters = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded, plan.factor)
         spectrum = _forward(x, plan, mode, bank.dtype, workers)
         per_filter = spectrum.nbytes * (1 + 1.0 / plan.factor**nd)
         for chunk in _chunks(np.arange(len(plan.index)), per_filter):
