@@ -387,19 +387,21 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
 
 
 def _full_responses(x, bank, plans, mode, index, workers):
-    """Complex full-resolution responses (b, len(index), *spatial) of some filters."""
-    y = np.empty((x.shape[0], len(index)) + x.shape[1:], dtype=np.result_type(
-        bank.dtype, np.complex64))
-    position = {int(i): k for k, i in enumerate(index)}
+    """Yield (filters, complex full-resolution responses (b, len(filters), *spatial)).
+
+    Only the filters in ``index``, a few at a time; each group's image
+    spectrum is computed once.
+    """
+    wanted = set(int(i) for i in index)
     for plan in plans:
-        mine = [i for i in plan.index if int(i) in position]
-        if not mine:
+        mine = np.array([i for i in plan.index if int(i) in wanted], dtype=np.intp)
+        if not mine.size:
             continue
-        filters = bank.select(mine, plan.padded).spectra
+        filters = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded, 1)
+        rows = np.searchsorted(plan.index, mine)
         spectrum = _forward(x, plan, mode, bank.dtype, workers)
-        y[:, [position[int(i)] for i in mine]] = _responses_at(spectrum, filters, 1, plan,
-                                                              workers)
-    return y
+        for chunk in _chunks(np.arange(mine.size), spectrum.nbytes * 2):
+            yield mine[chunk], _responses_at(spectrum, filters[rows[chunk]], 1, plan, workers)
 
 
 def _second_layer_pairs(bank, second_bank):
@@ -419,15 +421,13 @@ def _run_second_layer(x, bank, second_bank, pairs, mode, nonlinearity, poolings,
     filtered by the engine, as a batch of images.
     """
     spatial = x.shape[1:]
-    first = np.array(sorted({i for i, _ in pairs}))
+    first = sorted({i for i, _ in pairs})
     full_plans = _plan(bank, spatial, mode, poolings, False)
     n_kinds = len(_map_nonlinearities(nonlinearity))
     n_cells = sum(p.n_cells(spatial) for p in poolings)
     pooled = {}
-    per_filter = x.shape[0] * int(np.prod(spatial)) * 8 * 2
-    for chunk in _chunks(first, per_filter):
-        maps = np.abs(_full_responses(x, bank, full_plans, mode, chunk, workers))
-        second = filter_pool(maps.reshape((-1,) + spatial), second_bank, poolings,
+    for chunk, y in _full_responses(x, bank, full_plans, mode, first, workers):
+        second = filter_pool(np.abs(y).reshape((-1,) + spatial), second_bank, poolings,
                              nonlinearity=nonlinearity, mode=mode,
                              multiresolution=multiresolution, n_threads=n_threads,
                              workers=workers)
@@ -679,7 +679,11 @@ def filter_responses(images, bank, nonlinearity="modulus", mode="reflect",
     spatial = stack.shape[stack.ndim - bank.ndim:]
     flat = stack.reshape((-1,) + spatial)
     plans = _plan(bank, spatial, mode, (), False)
-    y = _full_responses(flat, bank, plans, mode, np.arange(len(bank)), workers)
+    y = np.empty((flat.shape[0], len(bank)) + spatial, dtype=np.result_type(
+        bank.dtype, np.complex64))
+    for chunk, responses in _full_responses(flat, bank, plans, mode, range(len(bank)),
+                                            workers):
+        y[:, chunk] = responses
     if nonlinearity is None:
         out = y
     else:
