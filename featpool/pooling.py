@@ -374,8 +374,8 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlineari
     return out
 
 
-def _pool(x, nd, func, size, stride, padding, dilation, ceil_mode, op, p,
-          count_include_pad, nan_policy, mask, return_indices, wrap, nonlinearity, n_threads):
+def _check_common(x, nd, func, op, p, nan_policy, mask, return_indices, nonlinearity):
+    """The checks every pooling function shares; returns the validated values."""
     nonlinearity = _check_nonlinearity(nonlinearity)
     x = _as_float_array(x, nonlinearity)
     _check_spatial(x, nd, func)
@@ -383,6 +383,13 @@ def _pool(x, nd, func, size, stride, padding, dilation, ceil_mode, op, p,
     omit = _check_nan_policy(nan_policy)
     _check_indices(return_indices, op)
     mask = _check_mask(mask, x, nd)
+    return x, p, omit, mask, nonlinearity
+
+
+def _pool(x, nd, func, size, stride, padding, dilation, ceil_mode, op, p,
+          count_include_pad, nan_policy, mask, return_indices, wrap, nonlinearity, n_threads):
+    x, p, omit, mask, nonlinearity = _check_common(x, nd, func, op, p, nan_policy, mask,
+                                                   return_indices, nonlinearity)
     wrap = _per_axis_bool(wrap, nd, "wrap")
     if any(wrap):
         if return_indices:
@@ -543,13 +550,8 @@ pool3d.__doc__ = _POOL_DOC.format(
 
 def _adaptive(x, nd, func, output_size, op, p, nan_policy, mask, return_indices,
               nonlinearity, n_threads):
-    nonlinearity = _check_nonlinearity(nonlinearity)
-    x = _as_float_array(x, nonlinearity)
-    _check_spatial(x, nd, func)
-    p = _check_op(op, p)
-    omit = _check_nan_policy(nan_policy)
-    _check_indices(return_indices, op)
-    mask = _check_mask(mask, x, nd)
+    x, p, omit, mask, nonlinearity = _check_common(x, nd, func, op, p, nan_policy, mask,
+                                                   return_indices, nonlinearity)
     spatial = x.shape[x.ndim - nd:]
     if min(spatial) < 1:
         raise ValueError(
