@@ -38,6 +38,9 @@ COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64),
            np.dtype(np.float64): np.dtype(np.complex128)}
 
 _CACHED_BUILDERS = []
+# Banks kept per bank for other grids (for_shape) and filter groups (select):
+# a few image sizes times the engine's few groups of filters.
+_GRID_CACHE_SIZE = 32
 
 
 def cached_builder(func):
@@ -449,7 +452,7 @@ class FilterBank:
                     f"{shape}; build it with FilterBank.from_kernels or a featpool.filters "
                     "builder, or for that shape directly."
                 )
-            if len(cache) >= 8:  # a few image sizes at a time; drop the oldest
+            if len(cache) >= _GRID_CACHE_SIZE:  # drop the oldest
                 cache.pop(next(iter(cache)))
             cache[shape] = self.builder(shape)
         return cache[shape]
@@ -471,7 +474,7 @@ class FilterBank:
         key = (tuple(int(i) for i in np.atleast_1d(indices)), tuple(int(n) for n in shape))
         cache = self._for_shape_cache
         if key not in cache:
-            if len(cache) >= 32:  # a few image sizes and groups; drop the oldest
+            if len(cache) >= _GRID_CACHE_SIZE:  # drop the oldest
                 cache.pop(next(iter(cache)))
             subset = self.subset(list(key[0]))
             cache[key] = subset if subset.shape == key[1] else subset.for_shape(key[1])
