@@ -825,41 +825,12 @@ class Pooling:
             return sum(g ** len(spatial) for g in self.levels)
         return int(np.prod([g[-1] for g in self._geometry(spatial)]))
 
-    def cell_edges(self, spatial):
-        """Per axis, the cell boundaries (a coarser grid must hold them all)."""
+    def __call__(self, x, ndim=2, nonlinearity=None, n_threads=None):
+        """Pool the last ``ndim`` axes of ``x`` into cells: shape (..., n_cells)."""
         if self.size is None:
-            edges = []
-            for n in spatial:
-                axis = set()
-                for g in self.levels:
-                    i = np.arange(g + 1)
-                    axis.update((i * n) // g)
-                    axis.update(-((-i * n) // g))
-                edges.append(np.array(sorted(axis)))
-            return edges
-        return [np.array([k, s, q, n]) for n, (k, s, q, _, _) in
-                zip(spatial, self._geometry(spatial))]
-
-    def __call__(self, x, ndim=2, nonlinearity=None, scale=1, n_threads=None):
-        """Pool the last ``ndim`` axes of ``x`` into cells: shape (..., n_cells).
-
-        ``scale`` says that ``x`` is sampled every ``scale`` pixels of the grid
-        that the pooling was defined on (multi-resolution filtering): windows
-        shrink by that factor; pyramid cells are unchanged.
-        """
-        # A sum over a cell sampled every ``scale`` pixels misses the others.
-        factor = scale ** ndim if self.op == "sum" else 1
-        if self.size is None:
-            out = pyramid_pool(x, self.levels, op=self.op, ndim=ndim, p=self.p,
-                               nonlinearity=nonlinearity, n_threads=n_threads)
-            return out * factor if factor != 1 else out
-        size, stride, padding = (
-            None if v is None else tuple(int(u) // scale for u in _per_axis(v, ndim, name, 0))
-            for v, name in ((self.size, "size"), (self.stride, "stride"),
-                            (self.padding, "padding"))
-        )
+            return pyramid_pool(x, self.levels, op=self.op, ndim=ndim, p=self.p,
+                                nonlinearity=nonlinearity, n_threads=n_threads)
         func = pool2d if ndim == 2 else pool3d
-        out = func(x, size, stride=stride, padding=padding, op=self.op, p=self.p,
-                   nonlinearity=nonlinearity, n_threads=n_threads)
-        out = _flatten_cells(out, ndim)
-        return out * factor if factor != 1 else out
+        out = func(x, self.size, stride=self.stride, padding=self.padding, op=self.op,
+                   p=self.p, nonlinearity=nonlinearity, n_threads=n_threads)
+        return _flatten_cells(out, ndim)

@@ -20,7 +20,9 @@ import numpy as np
 import scipy.fft
 
 from ._openmp_helpers import _effective_n_threads
+from ._multires import OVERSAMPLING, Quadrature, band_layout, crop_indices
 from .filters import FilterBank
+from .filters._bank import _GRID_CACHE_SIZE, register_cache
 from .pooling import Pooling, _check_nonlinearity
 
 __all__ = ["filter_responses", "filter_pool", "response_maps", "NONLINEARITIES",
@@ -141,27 +143,24 @@ class _Plan:
     index: np.ndarray    # the group's filters (indices in the bank)
     pad: tuple           # pixels added before the image, per axis
     padded: tuple        # FFT grid
-    factor: int          # responses sampled every `factor` pixels (a power of two)
     periodic: tuple      # per axis: the grid is one period of the border extension
+    coarse: tuple        # the grid the responses are sampled on (padded: full resolution)
+    centres: np.ndarray  # (n_filters, ndim) band centres moved to bin 0 (coarse grids)
+
+    @property
+    def full_resolution(self):
+        return self.coarse == self.padded
 
 
-def _plan(bank, spatial, mode, pooling, multiresolution):
+def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus"):
     """Group the bank's filters by reach and resolution; one _Plan per group.
 
     Each group is padded just as far as its own filters reach, so the fine
     filters (most of a bank's cost) get small FFTs instead of the grid that
-    the widest filter needs.
+    the widest filter needs. With ``multiresolution`` (averaging poolings
+    only), each filter's responses are then sampled on the coarsest grid its
+    band allows (see :mod:`featpool._multires`).
     """
-    factors = np.ones(len(bank), dtype=np.intp)
-    if multiresolution and all(p.op in _AVERAGING for p in pooling):
-        # Each coarse sample stands for the m x m block around it (midpoint
-        # rule), which averages of a smooth map tolerate: sampling every m
-        # pixels with m * max_frequency <= 1/4, one octave inside Nyquist,
-        # keeps pooled averages within about 1e-3 of full resolution. The
-        # pooled cells must also fall on the coarse grid.
-        limit = np.floor(np.log2(0.25 / np.maximum(bank.max_frequency, 1e-12)))
-        factors = 2 ** np.clip(limit, 0, 8).astype(np.intp)
-        factors = np.minimum(factors, _alignment(pooling, spatial))
     if mode == "wrap":
         # A circular convolution is what 'wrap' means: no padding, one group.
         reach = np.zeros(len(bank), dtype=np.intp)
@@ -169,50 +168,47 @@ def _plan(bank, spatial, mode, pooling, multiresolution):
         # Reaches within a factor sqrt(2) share a group (and its padding).
         support = np.maximum(np.asarray(bank.support_radius), 1)
         reach = np.ceil(2 * np.log2(support)).astype(np.intp)
+    coarse_ok = multiresolution and all(p.op in _AVERAGING for p in pooling)
+    oversampling = max((OVERSAMPLING.get(p.op, 0.0) for p in pooling), default=0.0)
+    demodulate = nonlinearity in ("modulus", "square")
     plans = []
-    for key in sorted(set(zip(reach.tolist(), factors.tolist()))):
-        index = np.flatnonzero((reach == key[0]) & (factors == key[1]))
-        m = int(key[1])
+    for key in sorted(set(reach.tolist())):
+        index = np.flatnonzero(reach == key)
         reach_px = 0 if mode == "wrap" else int(np.max(bank.support_radius[index]))
-        reach_px = -(-reach_px // m) * m  # the image starts on the coarse grid
         pads, grids, periodic = [], [], []
         for n in spatial:
-            grid = n if mode == "wrap" else _fast_length(n + 2 * reach_px, m)
+            grid = n if mode == "wrap" else scipy.fft.next_fast_len(n + 2 * reach_px)
             # A mirror extension repeats with period 2n ('reflect') or 2n - 2
             # ('mirror'): one period is an exact grid for any filter reach,
             # and a smaller one than the padding on small images.
             period = {"reflect": 2 * n, "mirror": 2 * n - 2}.get(mode)
-            if period is not None and period < grid and period % m == 0:
+            if period is not None and period < grid:
                 pads.append(0), grids.append(period), periodic.append(True)
             else:
                 pads.append(0 if mode == "wrap" else reach_px)
                 grids.append(grid)
                 periodic.append(mode == "wrap")
-        plans.append(_Plan(tuple(spatial), index, tuple(pads), tuple(grids), m,
-                           tuple(periodic)))
+        grids = tuple(grids)
+        nd = len(spatial)
+        if coarse_ok:
+            centres, lengths = _band_layout(bank, tuple(index.tolist()), grids, demodulate,
+                                            oversampling)
+        else:
+            centres = np.zeros((len(index), nd), dtype=np.intp)
+            lengths = np.tile(np.array(grids, dtype=np.intp), (len(index), 1))
+        for coarse in sorted(set(map(tuple, lengths.tolist()))):
+            rows = np.flatnonzero((lengths == coarse).all(axis=1))
+            plans.append(_Plan(tuple(spatial), index[rows], tuple(pads), grids,
+                               tuple(periodic), tuple(int(c) for c in coarse),
+                               centres[rows]))
     return plans
 
 
-def _fast_length(n, step):
-    """Smallest length >= n that scipy.fft handles fast and ``step`` divides."""
-    m = -(-n // step)
-    while True:
-        good = scipy.fft.next_fast_len(m * step)
-        if good % step == 0:
-            return good
-        m = -(-good // step)
-
-
-def _alignment(poolings, spatial):
-    """Largest power of two that every pooled cell edge and the image size share."""
-    best = 1 << 8
-    for pooling in poolings:
-        for edges in pooling.cell_edges(spatial):
-            for e in edges:
-                e = int(e)
-                if e:
-                    best = min(best, e & -e)  # largest power of two dividing e
-    return best
+@functools.lru_cache(maxsize=_GRID_CACHE_SIZE)
+def _band_layout(bank, index, shape, demodulate, oversampling):
+    """Cached :func:`featpool._multires.band_layout` of a group of filters."""
+    return band_layout(np.asarray(bank.select(list(index), shape).spectra), demodulate,
+                       oversampling)
 
 
 # --------------------------------------------------------------------------
@@ -238,59 +234,47 @@ def _forward(batch, plan, mode, dtype, workers):
     return scipy.fft.fftn(batch, axes=axes, workers=workers)
 
 
-def _fold(product, m, nd):
-    """Periodize a spectrum (..., *grid) to (..., *grid/m): sample the signal every m."""
-    if m == 1:
-        return product
-    lead = product.shape[: product.ndim - nd]
-    grid = product.shape[product.ndim - nd:]
-    shape = lead + sum(((m, n // m) for n in grid), ())
-    axes = tuple(len(lead) + 2 * i for i in range(nd))
-    return product.reshape(shape).sum(axis=axes)
+@functools.lru_cache(maxsize=_GRID_CACHE_SIZE)
+def _group_spectra(bank, index, shape, coarse=None, centres=None):
+    """The spectra of filters ``index`` on ``shape``: (spectra, None) at full resolution.
 
-
-def _centre_ramp(shape, m, dtype):
-    """Phase ramps that move a signal by (m - 1)/2 pixels: samples at block centres."""
-    shift = (m - 1) / 2
-    return [np.exp(2j * np.pi * np.fft.fftfreq(n) * shift).astype(dtype) for n in shape]
-
-
-@functools.lru_cache(maxsize=16)
-def _group_spectra(bank, index, shape, m):
-    """The spectra of filters ``index`` on ``shape``, times the centre ramps if m > 1.
-
-    Folding (periodizing) the product with the image spectrum samples the
-    response exactly; with m > 1 the ramps move the samples to the centres of
-    the m x m blocks (a sub-pixel shift, exact for band-limited responses),
-    so that pooling the coarse map is a midpoint rule over the fine one.
-    Applied once here rather than to every product.
+    For a coarse grid, each filter's band cropped around its centre
+    (``centres``, a tuple of per-filter tuples), scaled for the inverse FFT
+    at the coarse size, with the flat indices of the image spectrum's bins
+    it multiplies: (cropped spectra (f, *coarse), indices (f, *coarse)).
     """
     spectra = bank.select(list(index), shape).spectra
-    if m > 1:
-        spectra = spectra.copy()
-        for axis, ramp in enumerate(_centre_ramp(shape, m, spectra.dtype)):
-            view = [1] * spectra.ndim
-            view[1 + axis] = ramp.size
-            spectra *= ramp.reshape(view)
-        spectra.flags.writeable = False
-    return spectra
+    if coarse is None or tuple(coarse) == tuple(shape):
+        return spectra, None
+    flat = crop_indices(shape, np.array(centres, dtype=np.intp).reshape(len(index), -1),
+                        coarse)
+    scale = np.prod(coarse) / np.prod(shape)  # ifft at the coarse size divides by less
+    cropped = np.asarray(spectra).reshape(len(index), -1)[np.arange(len(index))[
+        (slice(None),) + (None,) * len(shape)], flat] * scale
+    cropped = cropped.astype(spectra.dtype, copy=False)
+    flat.flags.writeable = cropped.flags.writeable = False
+    return cropped, flat
 
 
-def _responses_at(spectrum, filters, m, plan, workers):
-    """Complex responses (b, f, *spatial/m) of the filters, sampled every m pixels.
+def _responses_at(spectrum, filters, plan, workers, flat=None):
+    """Complex responses of the filters: (b, f, *spatial), or (b, f, *coarse) samples.
 
-    ``filters`` come from :func:`_group_spectra` (with the centre ramps when
-    m > 1).
+    ``filters`` and ``flat`` come from :func:`_group_spectra`: with ``flat``,
+    the responses are the demodulated bands sampled on the plan's coarse grid
+    (the whole period); without, full-resolution responses cropped to the
+    image.
     """
     nd = len(plan.spatial)
-    product = spectrum[:, None] * filters[None]
-    folded = _fold(product, m, nd)
-    del product
     axes = tuple(range(2, nd + 2))
-    y = scipy.fft.ifftn(folded, axes=axes, workers=workers, overwrite_x=True)
-    if m > 1:
-        y *= 1.0 / m**nd  # ifft at the coarse size normalizes by the coarse size
-    crop = tuple(slice(p // m, (p + n) // m) for p, n in zip(plan.pad, plan.spatial))
+    if flat is None:
+        product = spectrum[:, None] * filters[None]
+    else:
+        product = np.take(spectrum.reshape(len(spectrum), -1), flat, axis=1)
+        product *= filters[None]
+    y = scipy.fft.ifftn(product, axes=axes, workers=workers, overwrite_x=True)
+    if flat is not None:
+        return y
+    crop = tuple(slice(p, p + n) for p, n in zip(plan.pad, plan.spatial))
     return y[(slice(None), slice(None)) + crop]
 
 
@@ -373,17 +357,44 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
     kinds = _map_nonlinearities(nonlinearity)
     n_cells = sum(p.n_cells(x.shape[1:]) for p in poolings)
     out = np.empty((x.shape[0], len(bank), len(kinds), n_cells), dtype=bank.dtype)
+    spectra = {}  # one image spectrum per FFT grid
     for plan in plans:
-        filters = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded, plan.factor)
-        spectrum = _forward(x, plan, mode, bank.dtype, workers)
-        per_filter = spectrum.nbytes * (1 + 1.0 / plan.factor**nd)
+        key = (plan.pad, plan.padded, plan.periodic)
+        if key not in spectra:
+            spectra = {key: _forward(x, plan, mode, bank.dtype, workers)}
+        spectrum = spectra[key]
+        index = tuple(plan.index.tolist())
+        if plan.full_resolution:
+            filters, flat = _group_spectra(bank, index, plan.padded)
+            per_filter = 2 * spectrum.nbytes
+        else:
+            filters, flat = _group_spectra(bank, index, plan.padded, plan.coarse,
+                                           tuple(map(tuple, plan.centres.tolist())))
+            quadratures = [_quadrature(p, plan.spatial, plan.pad, plan.padded, plan.coarse)
+                           for p in poolings]
+            per_filter = 2 * spectrum.nbytes * np.prod(plan.coarse) / np.prod(plan.padded)
         for chunk in _chunks(np.arange(len(plan.index)), per_filter):
-            y = _responses_at(spectrum, filters[chunk], plan.factor, plan, workers)
+            y = _responses_at(spectrum, filters[chunk], plan, workers,
+                              None if flat is None else flat[chunk])
             for k, kind in enumerate(kinds):
-                out[:, plan.index[chunk], k] = np.concatenate(
-                    [p(y, nd, nonlinearity=kind, scale=plan.factor, n_threads=n_threads)
-                     for p in poolings], axis=-1)
+                if plan.full_resolution:  # the kernel reads the complex responses
+                    pooled = [p(y, nd, nonlinearity=kind, n_threads=n_threads)
+                              for p in poolings]
+                else:
+                    maps = _apply_nonlinearity(y, kind)
+                    pooled = [q(maps) for q in quadratures]
+                out[:, plan.index[chunk], k] = np.concatenate(pooled, axis=-1)
     return out.reshape(x.shape[0], len(bank) * len(kinds), n_cells)
+
+
+@functools.lru_cache(maxsize=64)
+def _quadrature(pooling, spatial, pad, padded, coarse):
+    return Quadrature(pooling, spatial, pad, padded, coarse)
+
+
+register_cache(_band_layout)
+register_cache(_group_spectra)
+register_cache(_quadrature)
 
 
 def _full_responses(x, bank, plans, mode, index, workers):
@@ -397,11 +408,11 @@ def _full_responses(x, bank, plans, mode, index, workers):
         mine = np.array([i for i in plan.index if int(i) in wanted], dtype=np.intp)
         if not mine.size:
             continue
-        filters = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded, 1)
+        filters, _ = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded)
         rows = np.searchsorted(plan.index, mine)
         spectrum = _forward(x, plan, mode, bank.dtype, workers)
         for chunk in _chunks(np.arange(mine.size), spectrum.nbytes * 2):
-            yield mine[chunk], _responses_at(spectrum, filters[rows[chunk]], 1, plan, workers)
+            yield mine[chunk], _responses_at(spectrum, filters[rows[chunk]], plan, workers)
 
 
 def _second_layer_pairs(bank, second_bank):
@@ -547,11 +558,13 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         Axis of ``images`` holding channels (colour); each channel is
         filtered separately and kept on its own output axis.
     multiresolution : bool, default True
-        Compute each filter's response at the coarsest grid (a power of two)
-        that its bandwidth allows and that the pooled cells fall on, sampled
-        at the centres of the coarse cells. Only for averaging ops (mean,
-        sum, lp, var, std), whose pooled values then stay within 1e-3 of full
-        resolution (relative error of the feature vector, measured up to 7e-4); max and min always use full
+        For averaging poolings (mean, sum, lp, var, std), sample each
+        filter's response on the coarsest grid its band allows: for
+        'modulus' and 'square' the band is first moved to frequency 0 (which
+        leaves ``|y|`` unchanged), so only the filter's bandwidth counts.
+        Pooled averages are computed from the samples by quadrature and stay
+        within 1e-3 of full resolution (relative error of each image's
+        feature vector; see docs/responses.md). Max and min always use full
         resolution. False computes everything at full resolution.
     second_bank : FilterBank, optional
         A second layer (scattering-like cascade): every first-layer modulus
@@ -610,7 +623,7 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         lead = stack.shape[: stack.ndim - bank.ndim]
         spatial = stack.shape[stack.ndim - bank.ndim:]
         flat = stack.reshape((-1,) + spatial)
-        plans = _plan(bank, spatial, mode, poolings, multiresolution)
+        plans = _plan(bank, spatial, mode, poolings, False)
         n_first = len(bank) * len(_map_nonlinearities(nonlinearity))
         pairs = _second_layer_pairs(bank, second_bank)
         n_maps = n_first + len(pairs) * len(_map_nonlinearities(nonlinearity))
@@ -619,6 +632,8 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         per_image = max(np.prod(p.padded) for p in plans) * 2 * bank.dtype.itemsize
         tiled = sum(_bank_bytes(len(p.index), p.padded, bank.dtype)
                     for p in plans) > _BANK_BYTES
+        if multiresolution and not tiled:
+            plans = _plan(bank, spatial, mode, poolings, True, nonlinearity)
         for part in _batches(flat.shape[0], per_image, batch_size):
             if tiled:
                 out[part, :n_first] = _run_tiled(flat[part], bank, mode, nonlinearity,

@@ -51,6 +51,12 @@ def cached_builder(func):
     return cached
 
 
+def register_cache(cached):
+    """Have :func:`clear_cache` also clear ``cached`` (an ``lru_cache`` of banks' arrays)."""
+    _CACHED_BUILDERS.append(cached)
+    return cached
+
+
 def clear_cache():
     """Forget every cached filter bank, releasing its memory.
 

@@ -1,0 +1,239 @@
+"""Multi-resolution filtering: each response on the coarsest grid its band allows.
+
+The engine (:mod:`featpool.responses`) uses this for averaging poolings. Three
+steps, each exact or measured:
+
+1. **Band.** A filter's response ``r = x * h`` has the spectrum ``X H``, which
+   lives where ``H`` does. Per axis, the band is the shortest circular run of
+   frequency bins that holds all but ``BAND_ENERGY`` of the filter's energy.
+2. **Demodulate and crop.** Moving the spectrum by an integer number of bins
+   ``c`` multiplies ``r`` by a phase ramp of modulus 1, so ``|r|`` and
+   ``|r|**2`` do not change: for these nonlinearities only a filter's
+   bandwidth matters, not its centre frequency (the others keep ``c = 0``).
+   The ``L`` bins around ``c`` (``L = OVERSAMPLING`` times the band, rounded up
+   to a fast FFT length) transformed back at size ``L`` are the response
+   sampled every ``N / L`` pixels of the ``N``-point grid: exact samples, not
+   an approximation.
+3. **Quadrature.** A pooled average over a window of pixels is a linear
+   function of the map. It is computed from the samples with weights that
+   average, over the window's pixels, the trigonometric interpolant of the
+   samples (the Dirichlet kernel of the coarse grid). Windows need not fall on
+   the coarse grid, so any image size and cell layout works. The weights are
+   exact for maps band-limited below the coarse Nyquist frequency, such as
+   ``|r|**2`` (whose band is twice ``r``'s); ``|r|`` is smooth but not
+   band-limited (it has kinks where ``r`` crosses zero), which oversampling
+   covers: 4 for means, sums and power means, 6 for variances and standard
+   deviations (``E[g**2] - E[g]**2`` magnifies the error of ``E[g]``). Pooled
+   features then stay within 1e-3 of full resolution (docs/responses.md,
+   tests/test_responses.py).
+
+A coarse grid is used only where it saves at least a third of the points:
+the full-resolution path is exact and reads the complex responses in the
+fused pooling kernel, which the coarse path cannot.
+"""
+import functools
+
+import numpy as np
+import scipy.fft
+
+from .pooling import _AxisWindows
+
+__all__ = ["BAND_ENERGY", "OVERSAMPLING", "MAX_COARSE_FRACTION", "band_layout", "crop_indices", "Quadrature"]
+
+BAND_ENERGY = 1e-6
+# Coarse samples per band bin, by pooling op (measured, docs/responses.md).
+OVERSAMPLING = {"mean": 4.0, "sum": 4.0, "lp": 4.0, "var": 6.0, "std": 6.0}
+# The largest fraction of the fine grid's points a coarse grid may keep.
+MAX_COARSE_FRACTION = 2 / 3
+
+
+def _shortest_run(energy, fraction):
+    """(centre, length) of the shortest circular run of ``energy`` holding ``fraction``."""
+    n = energy.size
+    total = np.concatenate([[0.0], np.cumsum(np.concatenate([energy, energy]))])
+    target = total[:n] + fraction * total[n]
+    ends = np.searchsorted(total, target * (1 - 1e-12), side="left")
+    lengths = np.maximum(ends - np.arange(n), 1)
+    start = int(np.argmin(lengths))
+    length = int(lengths[start])
+    return (start + length // 2) % n, length
+
+
+def _symmetric_run(energy, fraction):
+    """Length ``2h + 1`` of the shortest run centred on bin 0 holding ``fraction``."""
+    n = energy.size
+    k = np.arange(n)
+    distance = np.minimum(k, n - k)
+    per_distance = np.bincount(distance, weights=energy)
+    held = np.cumsum(per_distance)
+    h = int(np.searchsorted(held, fraction * held[-1] * (1 - 1e-12)))
+    return 0, min(n, 2 * h + 1)
+
+
+def band_layout(spectra, demodulate, oversampling):
+    """Per filter and axis, the centre bin and coarse length of its samples.
+
+    Parameters
+    ----------
+    spectra : ndarray, shape (n_filters, *grid)
+        The filters' spectra on the FFT grid.
+    demodulate : bool
+        Whether the band may be moved to bin 0 (for ``|r|`` and ``|r|**2``).
+    oversampling : float
+        Coarse samples per bin of the band.
+
+    Returns
+    -------
+    centres, lengths : ndarray of int, shape (n_filters, ndim)
+        A length equal to the grid's means that axis stays at full resolution
+        (its centre is then 0).
+    """
+    nd = spectra.ndim - 1
+    power = np.abs(spectra) ** 2
+    centres = np.zeros((len(spectra), nd), dtype=np.intp)
+    lengths = np.zeros((len(spectra), nd), dtype=np.intp)
+    run = _shortest_run if demodulate else _symmetric_run
+    for f in range(len(spectra)):
+        for axis in range(nd):
+            others = tuple(a for a in range(nd) if a != axis)
+            marginal = power[f].sum(axis=others) if others else power[f]
+            n = marginal.size
+            if not marginal.any():  # a zero filter: any grid samples it exactly
+                centres[f, axis], lengths[f, axis] = 0, 1
+                continue
+            centre, band = run(marginal, 1 - BAND_ENERGY)
+            length = scipy.fft.next_fast_len(int(np.ceil(oversampling * band)))
+            if length >= n:
+                centre, length = 0, n
+            centres[f, axis], lengths[f, axis] = centre, length
+    full = np.prod(lengths, axis=1) > MAX_COARSE_FRACTION * np.prod(spectra.shape[1:])
+    centres[full] = 0
+    lengths[full] = spectra.shape[1:]
+    return centres, lengths
+
+
+def crop_indices(grid, centres, coarse):
+    """Flat indices (n_filters, *coarse) into the grid of each filter's cropped band.
+
+    Bin ``j`` of the coarse grid is bin ``centre + j`` of the fine grid, ``j``
+    counted with FFT signs (``0, 1, ..., -1``): the coarse inverse FFT then
+    gives the demodulated response sampled every ``grid / coarse`` pixels.
+    """
+    per_axis = []
+    for axis, (n, m) in enumerate(zip(grid, coarse)):
+        signed = np.fft.fftfreq(m, 1.0 / m).astype(np.intp)
+        per_axis.append((centres[:, axis, None] + signed[None]) % n)
+    nd = len(grid)
+    index = np.zeros((len(centres),) + tuple(coarse), dtype=np.intp)
+    for axis, rows in enumerate(per_axis):
+        shape = [len(centres)] + [1] * nd
+        shape[1 + axis] = coarse[axis]
+        index = index * grid[axis] + rows.reshape(shape)
+    return index
+
+
+def _dirichlet(d, m, n):
+    """Weight of a coarse sample at distance ``d`` (fine pixels) in the interpolant.
+
+    The trigonometric interpolant of ``m`` samples spread over a period of
+    ``n`` pixels (the Nyquist term split evenly for even ``m``).
+    """
+    theta = np.pi * np.asarray(d, dtype=np.float64) / n
+    sin = np.sin(theta)
+    near = np.abs(sin) < 1e-12
+    safe = np.where(near, 1.0, sin)
+    if m % 2:
+        value = np.sin(m * theta) / (m * safe)
+    else:
+        value = np.sin(m * theta) * np.cos(theta) / (m * safe)
+    return np.where(near, 1.0, value)
+
+
+class Quadrature:
+    """Pooled averages of maps sampled on a coarse grid, for one pooling and geometry.
+
+    Parameters
+    ----------
+    pooling : Pooling
+        An averaging pooling (mean, sum, lp, var, std).
+    spatial : tuple of int
+        The image shape the pooling is defined on.
+    pad : tuple of int
+        Where the image starts on the fine grid, per axis.
+    grid, coarse : tuple of int
+        Fine and coarse grid lengths per axis.
+    """
+
+    def __init__(self, pooling, spatial, pad, grid, coarse):
+        self.pooling = pooling
+        self.nd = len(spatial)
+        windows = _windows(pooling, spatial)
+        self.weights = []   # per axis: (n_windows, coarse) window means
+        self.counts = []    # per axis: pixels per window
+        for axis, (n, p, g, m) in enumerate(zip(spatial, pad, grid, coarse)):
+            starts = np.concatenate([w[0] for w in windows[axis]])
+            stops = np.concatenate([w[1] for w in windows[axis]])
+            positions = p + np.arange(n)
+            kernel = _dirichlet(positions[:, None] - np.arange(m)[None] * (g / m), m, g)
+            running = np.concatenate([np.zeros((1, m)), np.cumsum(kernel, axis=0)])
+            counts = (stops - starts).astype(np.float64)
+            self.weights.append((running[stops] - running[starts]) / counts[:, None])
+            self.counts.append(counts)
+        self.cells = _cell_index(windows)
+        self._cast = {}
+
+    def _weights(self, dtype):
+        if dtype not in self._cast:
+            self._cast[dtype] = [np.ascontiguousarray(w.T, dtype=dtype) for w in self.weights]
+        return self._cast[dtype]
+
+    def average(self, values):
+        """Window means (lead, n_cells) of ``values`` (lead, *coarse)."""
+        lead = values.shape[: values.ndim - self.nd]
+        out = values
+        for w in reversed(self._weights(values.dtype)):
+            out = np.moveaxis(out @ w, -1, len(lead))
+        out = out.reshape(lead + (-1,))
+        return out[..., self.cells]
+
+    def __call__(self, maps):
+        """Pool real maps (lead, *coarse) as ``pooling`` would at full resolution."""
+        op = self.pooling.op
+        if op == "lp":
+            p = self.pooling.p
+            return np.maximum(self.average(maps ** p), 0) ** (1.0 / p)
+        if op in ("var", "std"):
+            maps = maps.astype(np.float64)
+            mean = self.average(maps)
+            var = np.maximum(self.average(maps * maps) - mean * mean, 0)
+            return var if op == "var" else np.sqrt(var)
+        mean = self.average(maps)
+        if op == "sum":
+            grid = functools.reduce(np.multiply.outer, self.counts).reshape(-1)
+            mean *= grid[self.cells].astype(mean.dtype)
+        return mean
+
+
+def _windows(pooling, spatial):
+    """Per axis, a list of (starts, stops) arrays: one per pyramid level (or one)."""
+    if pooling.size is None:
+        axes = [[_AxisWindows.adaptive(n, g) for g in pooling.levels] for n in spatial]
+    else:
+        axes = [[_AxisWindows.sliding(n, k, s, p, d, n_out)]
+                for n, (k, s, p, d, n_out) in zip(spatial, pooling._geometry(spatial))]
+    return [[(w.taps[0] + w.taps[1], w.taps[0] + w.taps[2]) for w in level] for level in axes]
+
+
+def _cell_index(windows):
+    """Flat indices of the pooling's cells in the grid of every window combination."""
+    nd = len(windows)
+    sizes = [sum(len(s) for s, _ in axis) for axis in windows]
+    cells = []
+    for level in range(len(windows[0])):
+        per_axis = []
+        for axis in range(nd):
+            offset = sum(len(s) for s, _ in windows[axis][:level])
+            per_axis.append(offset + np.arange(len(windows[axis][level][0])))
+        mesh = np.meshgrid(*per_axis, indexing="ij")
+        cells.append(np.ravel_multi_index([m.ravel() for m in mesh], sizes))
+    return np.concatenate(cells)
