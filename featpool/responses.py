@@ -256,26 +256,58 @@ def _group_spectra(bank, index, shape, coarse=None, centres=None):
     return cropped, flat
 
 
-def _responses_at(spectrum, filters, plan, workers, flat=None):
+class _Buffers:
+    """Work arrays reused from chunk to chunk within one call.
+
+    A fresh array of many MiB is page-faulted in on first touch every time it
+    is allocated, which costs as much as multiplying it; reusing one does not.
+    """
+
+    def __init__(self):
+        self._flat = {}
+
+    def get(self, name, shape, dtype):
+        size, dtype = int(np.prod(shape)), np.dtype(dtype)
+        flat = self._flat.get(name)
+        if flat is None or flat.size < size or flat.dtype != dtype:
+            flat = self._flat[name] = np.empty(size, dtype=dtype)
+        return flat[:size].reshape(shape)
+
+
+def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None):
     """Complex responses of the filters: (b, f, *spatial), or (b, f, *coarse) samples.
 
     ``filters`` and ``flat`` come from :func:`_group_spectra`: with ``flat``,
     the responses are the demodulated bands sampled on the plan's coarse grid
     (the whole period); without, full-resolution responses cropped to the
-    image.
+    image. With ``buffers`` the result lives in them, overwritten by the next
+    call.
     """
     nd = len(plan.spatial)
-    axes = tuple(range(2, nd + 2))
+    buffers = _Buffers() if buffers is None else buffers
+    lead = (len(spectrum), len(filters))
+    grid = plan.padded if flat is None else plan.coarse
+    product = buffers.get("product", lead + tuple(grid), spectrum.dtype)
     if flat is None:
-        product = spectrum[:, None] * filters[None]
+        np.multiply(spectrum[:, None], filters[None], out=product)
     else:
-        product = np.take(spectrum.reshape(len(spectrum), -1), flat, axis=1)
+        np.take(spectrum.reshape(len(spectrum), -1), flat, axis=1, out=product)
         product *= filters[None]
-    y = scipy.fft.ifftn(product, axes=axes, workers=workers, overwrite_x=True)
     if flat is not None:
+        return scipy.fft.ifftn(product, axes=tuple(range(2, nd + 2)), workers=workers,
+                               overwrite_x=True)
+    # One axis at a time, cropping each to the image before transforming the
+    # next: the padding's rows are never transformed along the last axis.
+    y = product
+    for axis, (p, n, g) in enumerate(zip(plan.pad, plan.spatial, plan.padded), start=2):
+        y = scipy.fft.ifft(y, axis=axis, workers=workers, overwrite_x=True)
+        if n < g:
+            y = y[(slice(None),) * axis + (slice(p, p + n),)]
+    if y.flags.c_contiguous:
         return y
-    crop = tuple(slice(p, p + n) for p, n in zip(plan.pad, plan.spatial))
-    return y[(slice(None), slice(None)) + crop]
+    crop = buffers.get("crop", y.shape, y.dtype)
+    np.copyto(crop, y)
+    return crop
 
 
 def _chunks(indices, per_filter_bytes, budget=_WORK_BYTES):
@@ -358,6 +390,7 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
     n_cells = sum(p.n_cells(x.shape[1:]) for p in poolings)
     out = np.empty((x.shape[0], len(bank), len(kinds), n_cells), dtype=bank.dtype)
     spectra = {}  # one image spectrum per FFT grid
+    buffers = _Buffers()
     for plan in plans:
         key = (plan.pad, plan.padded, plan.periodic)
         if key not in spectra:
@@ -375,7 +408,7 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
             per_filter = 2 * spectrum.nbytes * np.prod(plan.coarse) / np.prod(plan.padded)
         for chunk in _chunks(np.arange(len(plan.index)), per_filter):
             y = _responses_at(spectrum, filters[chunk], plan, workers,
-                              None if flat is None else flat[chunk])
+                              None if flat is None else flat[chunk], buffers)
             for k, kind in enumerate(kinds):
                 if plan.full_resolution:  # the kernel reads the complex responses
                     pooled = [p(y, nd, nonlinearity=kind, n_threads=n_threads)
