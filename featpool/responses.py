@@ -42,6 +42,10 @@ _WORK_BYTES = 32 * 2**20
 # applied tile by tile (overlap-save), on tiles of _TILE pixels per axis.
 _BANK_BYTES = 512 * 2**20
 _TILE = 512
+# A forward FFT (padding, real input) costs about this many inverse-FFT points
+# per point of its grid (measured, 2 threads): a group of filters moves to the
+# next larger grid when that adds fewer points than its own forward FFT.
+_FORWARD_COST = 1.5
 # Full-size response maps held at once in tiled mode.
 _MAP_BYTES = 256 * 2**20
 
@@ -157,10 +161,12 @@ def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus")
 
     Each group is padded just as far as its own filters reach, so the fine
     filters (most of a bank's cost) get small FFTs instead of the grid that
-    the widest filter needs. With ``multiresolution`` (averaging poolings
-    only), each filter's responses are then sampled on the coarsest grid its
-    band allows (see :mod:`featpool._multires`).
+    the widest filter needs; a group moves to the next larger grid when that
+    costs less than its own forward FFT. With ``multiresolution`` (averaging
+    poolings only), each filter's responses are then sampled on the coarsest
+    grid its band allows (see :mod:`featpool._multires`).
     """
+    nd = len(spatial)
     if mode == "wrap":
         # A circular convolution is what 'wrap' means: no padding, one group.
         reach = np.zeros(len(bank), dtype=np.intp)
@@ -171,37 +177,53 @@ def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus")
     coarse_ok = multiresolution and all(p.op in _AVERAGING for p in pooling)
     oversampling = max((OVERSAMPLING.get(p.op, 0.0) for p in pooling), default=0.0)
     demodulate = nonlinearity in ("modulus", "square")
-    plans = []
+
+    def layout(index, grids):
+        if coarse_ok:
+            return _band_layout(bank, tuple(index.tolist()), grids, demodulate, oversampling)
+        return (np.zeros((len(index), nd), dtype=np.intp),
+                np.tile(np.array(grids, dtype=np.intp), (len(index), 1)))
+
+    def cost(index, grids):  # points of the inverse FFTs
+        return float(np.prod(layout(index, grids)[1], axis=1).sum())
+
+    groups = []  # (filters, (pads, grids, periodic)), reach increasing
     for key in sorted(set(reach.tolist())):
         index = np.flatnonzero(reach == key)
-        reach_px = 0 if mode == "wrap" else int(np.max(bank.support_radius[index]))
-        pads, grids, periodic = [], [], []
-        for n in spatial:
-            grid = n if mode == "wrap" else scipy.fft.next_fast_len(n + 2 * reach_px)
-            # A mirror extension repeats with period 2n ('reflect') or 2n - 2
-            # ('mirror'): one period is an exact grid for any filter reach,
-            # and a smaller one than the padding on small images.
-            period = {"reflect": 2 * n, "mirror": 2 * n - 2}.get(mode)
-            if period is not None and period < grid:
-                pads.append(0), grids.append(period), periodic.append(True)
-            else:
-                pads.append(0 if mode == "wrap" else reach_px)
-                grids.append(grid)
-                periodic.append(mode == "wrap")
-        grids = tuple(grids)
-        nd = len(spatial)
-        if coarse_ok:
-            centres, lengths = _band_layout(bank, tuple(index.tolist()), grids, demodulate,
-                                            oversampling)
-        else:
-            centres = np.zeros((len(index), nd), dtype=np.intp)
-            lengths = np.tile(np.array(grids, dtype=np.intp), (len(index), 1))
+        geometry = _geometry(spatial, mode, int(np.max(bank.support_radius[index])))
+        if groups:
+            previous, before = groups[-1]
+            alone = _FORWARD_COST * np.prod(before[1]) + cost(previous, before[1])
+            if cost(previous, geometry[1]) <= alone:
+                index = np.sort(np.concatenate([previous, index]))
+                groups.pop()
+        groups.append((index, geometry))
+    plans = []
+    for index, (pads, grids, periodic) in groups:
+        centres, lengths = layout(index, grids)
         for coarse in sorted(set(map(tuple, lengths.tolist()))):
             rows = np.flatnonzero((lengths == coarse).all(axis=1))
-            plans.append(_Plan(tuple(spatial), index[rows], tuple(pads), grids,
-                               tuple(periodic), tuple(int(c) for c in coarse),
-                               centres[rows]))
+            plans.append(_Plan(tuple(spatial), index[rows], pads, grids, periodic,
+                               tuple(int(c) for c in coarse), centres[rows]))
     return plans
+
+
+def _geometry(spatial, mode, reach):
+    """(pads, grids, periodic) per axis for filters that reach ``reach`` pixels."""
+    if mode == "wrap":
+        return (0,) * len(spatial), tuple(spatial), (True,) * len(spatial)
+    pads, grids, periodic = [], [], []
+    for n in spatial:
+        grid = scipy.fft.next_fast_len(n + 2 * reach)
+        # A mirror extension repeats with period 2n ('reflect') or 2n - 2
+        # ('mirror'): one period is an exact grid for any filter reach,
+        # and a smaller one than the padding on small images.
+        period = {"reflect": 2 * n, "mirror": 2 * n - 2}.get(mode)
+        if period is not None and period < grid:
+            pads.append(0), grids.append(period), periodic.append(True)
+        else:
+            pads.append(reach), grids.append(grid), periodic.append(False)
+    return tuple(pads), tuple(grids), tuple(periodic)
 
 
 @functools.lru_cache(maxsize=_GRID_CACHE_SIZE)

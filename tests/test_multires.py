@@ -270,3 +270,38 @@ def test_multiresolution_3d_odd_volume():
     fast = filter_pool(volumes, bank, poolings)
     full = filter_pool(volumes, bank, poolings, multiresolution=False)
     assert relative_error(fast, full).max() <= 1e-3
+
+
+# --------------------------------------------------------------------------
+# Grouping filters on FFT grids
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape, mode, multiresolution", [
+    ((28, 28), "reflect", True),
+    ((128, 128), "reflect", True),
+    ((128, 128), "constant", False),
+    ((300, 200), "mirror", True),
+    ((64, 64), "wrap", True),
+])
+def test_plans_partition_the_bank(shape, mode, multiresolution):
+    bank = gabor_bank(shape)
+    plans = _plan(bank, shape, mode, (Pooling(),), multiresolution)
+    index = np.concatenate([p.index for p in plans])
+    assert sorted(index.tolist()) == list(range(len(bank)))
+    for plan in plans:
+        assert np.all(np.diff(plan.index) > 0)  # sorted, as _full_responses needs
+        reach = bank.support_radius[plan.index].max()
+        for n, pad, grid, periodic in zip(shape, plan.pad, plan.padded, plan.periodic):
+            # Every filter of the group fits in its padding, or the grid is a period.
+            assert periodic or (pad >= reach and grid >= n + 2 * reach) or mode == "wrap"
+
+
+def test_small_groups_join_a_larger_grid_when_cheaper():
+    # On a 28x28 digit, one forward FFT on the mirror period (56) beats three
+    # grids of 50, 54 and 56 pixels for the default bank.
+    plans = _plan(gabor_bank((28, 28)), (28, 28), "reflect", (Pooling(),), True)
+    assert {p.padded for p in plans} == {(56, 56)}
+    # On a large image the fine filters keep their small grid.
+    plans = _plan(gabor_bank((512, 512)), (512, 512), "reflect", (Pooling(),), False)
+    grids = sorted({p.padded for p in plans})
+    assert len(grids) > 1 and grids[0][0] < 512 + 2 * 85
