@@ -20,6 +20,7 @@ import numpy as np
 import scipy.fft
 
 from ._openmp_helpers import _effective_n_threads
+from . import _spectral
 from ._multires import OVERSAMPLING, Quadrature, band_layout, crop_indices
 from .filters import FilterBank
 from .filters._bank import _GRID_CACHE_SIZE, register_cache
@@ -278,6 +279,26 @@ def _group_spectra(bank, index, shape, coarse=None, centres=None):
     return cropped, flat
 
 
+def _multiply(spectrum, filters, flat, out, n_threads):
+    """out[i, f] = spectrum[i] * filters[f], or spectrum[i].flat[flat[f]] * filters[f].
+
+    The threaded kernels of featpool._spectral, on interleaved views.
+    """
+    if out.size == 0:
+        return
+    real = spectrum.real.dtype
+    n_threads = _effective_n_threads(n_threads)
+    b, f = out.shape[:2]
+    spectra = np.ascontiguousarray(spectrum).reshape(b, -1).view(real)
+    filters = np.ascontiguousarray(filters).reshape(f, -1).view(real)
+    target = out.reshape(b, f, -1).view(real)
+    if flat is None:
+        _spectral.multiply(spectra, filters, target, n_threads)
+    else:
+        bins = np.ascontiguousarray(flat, dtype=np.intp).reshape(f, -1)
+        _spectral.gather_multiply(spectra, filters, bins, target, n_threads)
+
+
 class _Buffers:
     """Work arrays reused from chunk to chunk within one call.
 
@@ -310,11 +331,7 @@ def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None):
     lead = (len(spectrum), len(filters))
     grid = plan.padded if flat is None else plan.coarse
     product = buffers.get("product", lead + tuple(grid), spectrum.dtype)
-    if flat is None:
-        np.multiply(spectrum[:, None], filters[None], out=product)
-    else:
-        np.take(spectrum.reshape(len(spectrum), -1), flat, axis=1, out=product)
-        product *= filters[None]
+    _multiply(spectrum, filters, flat, product, workers)
     if flat is not None:
         return scipy.fft.ifftn(product, axes=tuple(range(2, nd + 2)), workers=workers,
                                overwrite_x=True)
