@@ -258,8 +258,14 @@ def _forward(batch, plan, mode, dtype, workers):
 
 
 @functools.lru_cache(maxsize=_GRID_CACHE_SIZE)
-def _group_spectra(bank, index, shape, coarse=None, centres=None):
+def _group_spectra(bank, index, shape, coarse=None, centres=None, paired=False):
     """The spectra of filters ``index`` on ``shape``: (spectra, None) at full resolution.
+
+    ``paired`` (real kernels only): filters two by two as ``H[2j] + 1j *
+    H[2j + 1]`` (a zero filter completes an odd count). Both kernels are real,
+    so one complex inverse FFT of the product gives the first response as its
+    real part and the second as its imaginary part: half the products and
+    transforms.
 
     For a coarse grid, each filter's band cropped around its centre
     (``centres``, a tuple of per-filter tuples), scaled for the inverse FFT
@@ -267,6 +273,13 @@ def _group_spectra(bank, index, shape, coarse=None, centres=None):
     it multiplies: (cropped spectra (f, *coarse), indices (f, *coarse)).
     """
     spectra = bank.select(list(index), shape).spectra
+    if paired:
+        spectra = np.asarray(spectra)
+        if len(spectra) % 2:
+            spectra = np.concatenate([spectra, np.zeros_like(spectra[:1])])
+        pairs = (spectra[0::2] + 1j * spectra[1::2]).astype(spectra.dtype)
+        pairs.flags.writeable = False
+        return pairs, None
     if coarse is None or tuple(coarse) == tuple(shape):
         return spectra, None
     flat = crop_indices(shape, np.array(centres, dtype=np.intp).reshape(len(index), -1),
@@ -317,14 +330,15 @@ class _Buffers:
         return flat[:size].reshape(shape)
 
 
-def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None):
+def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None, split=False):
     """Complex responses of the filters: (b, f, *spatial), or (b, f, *coarse) samples.
 
     ``filters`` and ``flat`` come from :func:`_group_spectra`: with ``flat``,
     the responses are the demodulated bands sampled on the plan's coarse grid
     (the whole period); without, full-resolution responses cropped to the
-    image. With ``buffers`` the result lives in them, overwritten by the next
-    call.
+    image. ``split`` (paired real filters): real responses (b, 2 f, *spatial),
+    each pair's real then imaginary part. With ``buffers`` the result lives
+    in them, overwritten by the next call.
     """
     nd = len(plan.spatial)
     buffers = _Buffers() if buffers is None else buffers
@@ -342,6 +356,11 @@ def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None):
         y = scipy.fft.ifft(y, axis=axis, workers=workers, overwrite_x=True)
         if n < g:
             y = y[(slice(None),) * axis + (slice(p, p + n),)]
+    if split:
+        parts = buffers.get("split", y.shape[:2] + (2,) + y.shape[2:], y.real.dtype)
+        np.copyto(parts[:, :, 0], y.real)
+        np.copyto(parts[:, :, 1], y.imag)
+        return parts.reshape((y.shape[0], 2 * y.shape[1]) + y.shape[2:])
     if y.flags.c_contiguous:
         return y
     crop = buffers.get("crop", y.shape, y.dtype)
@@ -436,8 +455,9 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
             spectra = {key: _forward(x, plan, mode, bank.dtype, workers)}
         spectrum = spectra[key]
         index = tuple(plan.index.tolist())
+        paired = plan.full_resolution and bank.is_real
         if plan.full_resolution:
-            filters, flat = _group_spectra(bank, index, plan.padded)
+            filters, flat = _group_spectra(bank, index, plan.padded, paired=paired)
             per_filter = 2 * spectrum.nbytes
         else:
             filters, flat = _group_spectra(bank, index, plan.padded, plan.coarse,
@@ -445,9 +465,14 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
             quadratures = [_quadrature(p, plan.spatial, plan.pad, plan.padded, plan.coarse)
                            for p in poolings]
             per_filter = 2 * spectrum.nbytes * np.prod(plan.coarse) / np.prod(plan.padded)
-        for chunk in _chunks(np.arange(len(plan.index)), per_filter):
+        for chunk in _chunks(np.arange(len(filters)), per_filter):
             y = _responses_at(spectrum, filters[chunk], plan, workers,
-                              None if flat is None else flat[chunk], buffers)
+                              None if flat is None else flat[chunk], buffers, paired)
+            rows = chunk
+            if paired:  # two real maps per product; an odd bank's last one is padding
+                rows = np.stack([2 * chunk, 2 * chunk + 1], axis=1).ravel()
+                rows = rows[rows < len(plan.index)]
+                y = y[:, :len(rows)]
             for k, kind in enumerate(kinds):
                 if plan.full_resolution:  # the kernel reads the complex responses
                     pooled = [p(y, nd, nonlinearity=kind, n_threads=n_threads)
@@ -455,7 +480,7 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
                 else:
                     maps = _apply_nonlinearity(y, kind)
                     pooled = [q(maps) for q in quadratures]
-                out[:, plan.index[chunk], k] = np.concatenate(pooled, axis=-1)
+                out[:, plan.index[rows], k] = np.concatenate(pooled, axis=-1)
     return out.reshape(x.shape[0], len(bank) * len(kinds), n_cells)
 
 
