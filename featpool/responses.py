@@ -21,7 +21,7 @@ import scipy.fft
 
 from ._openmp_helpers import _effective_n_threads
 from . import _spectral
-from ._multires import OVERSAMPLING, Quadrature, band_layout, crop_indices
+from ._multires import MAX_COARSE_FRACTION, OVERSAMPLING, Quadrature, band_layout, crop_indices
 from .filters import FilterBank
 from .filters._bank import _GRID_CACHE_SIZE, register_cache
 from .pooling import Pooling, _check_nonlinearity
@@ -185,8 +185,17 @@ def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus")
         return (np.zeros((len(index), nd), dtype=np.intp),
                 np.tile(np.array(grids, dtype=np.intp), (len(index), 1)))
 
-    def cost(index, grids):  # points of the inverse FFTs
-        return float(np.prod(layout(index, grids)[1], axis=1).sum())
+    def cost(index, own, grids):
+        """Points of the inverse FFTs of ``index`` on ``grids``.
+
+        Estimated from the layout on the group's ``own`` grid (a band spans
+        the same frequencies, so a number of bins proportional to the grid),
+        so that weighing a move builds no bank on a grid it may not use.
+        """
+        lengths = layout(index, own)[1] * (np.array(grids) / np.array(own))
+        points = np.prod(np.minimum(lengths, grids), axis=1)
+        points[points > MAX_COARSE_FRACTION * np.prod(grids)] = np.prod(grids)
+        return float(points.sum())
 
     groups = []  # (filters, (pads, grids, periodic)), reach increasing
     for key in sorted(set(reach.tolist())):
@@ -194,8 +203,8 @@ def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus")
         geometry = _geometry(spatial, mode, int(np.max(bank.support_radius[index])))
         if groups:
             previous, before = groups[-1]
-            alone = _FORWARD_COST * np.prod(before[1]) + cost(previous, before[1])
-            if cost(previous, geometry[1]) <= alone:
+            alone = _FORWARD_COST * np.prod(before[1]) + cost(previous, before[1], before[1])
+            if cost(previous, before[1], geometry[1]) <= alone:
                 index = np.sort(np.concatenate([previous, index]))
                 groups.pop()
         groups.append((index, geometry))
