@@ -10,6 +10,11 @@ repeats, as the machines this runs on are shared and noisy:
   ``scipy.fft``: pad (``np.pad``), ``fft2``, multiply by every filter,
   ``ifft2`` at full resolution, NumPy modulus, pyramid of means by
   reshape-mean; batches of images within a 256 MiB budget, as featpool;
+* ``fp wrap``: featpool with ``mode='wrap'`` (circular borders, no padding),
+  the default of the transformers;
+* ``fp finest``: featpool on the bank's finest scale only: these filters'
+  bands span most of the frequency plane, so no coarser grid can hold them;
+  their time is a floor under the whole bank's;
 * ``kymatio``: Kymatio 0.3's NumPy ``Scattering2D`` (J=3, L=8 on 128x128
   images; J=2, L=8 on 28x28 digits), its FFTs given the same threads with
   ``scipy.fft.set_workers``.
@@ -144,6 +149,8 @@ def measure(name, func, n_images, repeats, threads):
 def compare(title, images, scattering_j, repeats, n_threads, Scattering2D):
     shape = images.shape[1:]
     bank = featpool.gabor_bank(shape, dtype=np.float32)
+    scales = [m["scale"] for m in bank.metadata]
+    finest = bank.subset([i for i, s in enumerate(scales) if s == min(scales)])
     pad, spectra = plain_setup(bank, shape)
     full, multi = check_agreement(images, bank, pad, spectra, n_threads)
     rows = [
@@ -153,6 +160,8 @@ def compare(title, images, scattering_j, repeats, n_threads, Scattering2D):
                 len(images), repeats, n_threads),
         measure("fp wrap", lambda: featpool.filter_pool(images, bank, mode="wrap",
                                                         n_threads=n_threads),
+                len(images), repeats, n_threads),
+        measure("fp finest", lambda: featpool.filter_pool(images, finest, n_threads=n_threads),
                 len(images), repeats, n_threads),
     ]
     if Scattering2D is not None:
@@ -167,6 +176,8 @@ def compare(title, images, scattering_j, repeats, n_threads, Scattering2D):
     rows[0]["note"] = f"gabor_bank {len(bank)} filters, Pooling() {LEVELS}"
     rows[1]["note"] = "same bank, full resolution"
     rows[2]["note"] = "featpool, mode='wrap' (no padding; the transformers' default)"
+    rows[3]["note"] = (f"featpool, the {len(finest)} finest filters only (their band needs "
+                       f"full resolution)")
     print(f"\n{title}: {len(images)} images of {shape[0]}x{shape[1]}, float32; featpool vs "
           f"plain: rel. error {full:.1e} (full resolution), {multi:.1e} (multi-resolution)")
     print_table(rows)
