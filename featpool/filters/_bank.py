@@ -140,6 +140,9 @@ def _periodize(kernels, origin, shape):
 class LazySpectra:
     """Spectra computed on first use: ``make()`` returns the (n_filters, *shape) array.
 
+    ``make(index=...)`` must return only the filters ``index`` (a tuple of
+    ints), so that a subset of a lazy bank computes only its own filters.
+
     Builders that know their filters' support and bandwidth analytically (the
     Gabor and Morlet banks) pass one to :class:`FilterBank`, so that a bank
     for a large image costs nothing until its spectra on that grid are really
@@ -533,7 +536,8 @@ class FilterBank:
         if "spectra" in self.__dict__:
             spectra = self.spectra[index]
         else:  # stay lazy: a subset of a large bank must not compute all of it
-            spectra = LazySpectra(functools.partial(_take, self._lazy.make, tuple(index)),
+            spectra = LazySpectra(functools.partial(_take, self._lazy.make,
+                                                    tuple(int(i) for i in index)),
                                   (len(index),) + self.shape, self._layout[1])
         return type(self)(
             spectra,
@@ -582,9 +586,9 @@ def _kernels_on_grid(kernels, metadata, origin, dtype, shape):
     return FilterBank.from_kernels(kernels, shape, metadata, origin=origin, dtype=dtype)
 
 
-def _take(make, index):
-    """Spectra of a subset of a lazy bank."""
-    return make()[list(index)]
+def _take(make, outer, index=None):
+    """Spectra of the subset ``outer`` of a lazy bank (of its filters ``index``)."""
+    return make(index=outer if index is None else tuple(outer[i] for i in index))
 
 
 def _subset_on_grid(builder, index, shape):

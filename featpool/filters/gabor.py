@@ -183,9 +183,11 @@ def _build(kind, shape, n_scales, n_orientations, bandwidth, aspect_ratio,
                       max_frequency=max_frequency, is_real=False, builder=builder)
 
 
-def _spectra(kind, shape, gaussians, dtype):
-    """The spectra of a Gabor or Morlet bank: one Gaussian (pair) per filter."""
+def _spectra(kind, shape, gaussians, dtype, index=None):
+    """The spectra of a Gabor or Morlet bank (its filters ``index``): a Gaussian each."""
     nd = len(shape)
+    if index is not None:
+        gaussians = [gaussians[i] for i in index]
     spectra = np.zeros((len(gaussians), *shape), COMPLEX[dtype])
     for k, (centre, cov) in enumerate(gaussians):
         _add_gaussian(spectra[k], centre, cov)
