@@ -793,3 +793,15 @@ def test_small_support_still_builds():
     bank = leung_malik_bank((5, 7), support=3)
     assert len(bank) == 48 and bank.spatial_support <= 1
     assert np.isfinite(bank.spectra).all()
+
+
+@pytest.mark.parametrize("builder", [gabor_bank, morlet_bank])
+def test_subsets_of_a_lazy_bank_compute_their_own_filters(builder):
+    # A fresh grid (for_shape) is lazy: nothing is computed until used.
+    bank = builder((24, 24), n_scales=3, n_orientations=4).for_shape((40, 36))
+    sub = bank.subset([9, 2, 5, 11])
+    nested = sub.subset([3, 0])
+    assert "spectra" not in sub.__dict__ and "spectra" not in nested.__dict__
+    assert_array_equal(nested.spectra, bank.spectra[[11, 9]])
+    assert_array_equal(sub.spectra, bank.spectra[[9, 2, 5, 11]])
+    assert [m["orientation_index"] for m in nested.metadata] == [3, 1]
