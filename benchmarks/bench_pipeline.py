@@ -12,9 +12,10 @@ repeats, as the machines this runs on are shared and noisy:
   reshape-mean; batches of images within a 256 MiB budget, as featpool;
 * ``fp wrap``: featpool with ``mode='wrap'`` (circular borders, no padding),
   the default of the transformers;
-* ``fp finest``: featpool on the bank's finest scale only: these filters'
-  bands span most of the frequency plane, so no coarser grid can hold them;
-  their time is a floor under the whole bank's;
+* ``fp finest``, ``fp full-res``: featpool on the bank's finest scale only,
+  and on the filters it keeps at full resolution only (their bands span too
+  much of the frequency plane for a coarser grid to save a third of the
+  points): floors under the whole bank's time;
 * ``kymatio``: Kymatio 0.3's NumPy ``Scattering2D`` (J=3, L=8 on 128x128
   images; J=2, L=8 on 28x28 digits), its FFTs given the same threads with
   ``scipy.fft.set_workers``.
@@ -42,6 +43,7 @@ import scipy.fft
 
 import featpool
 from _peers import import_kymatio_scattering2d
+from featpool.responses import _plan
 from bench_pooling import median_time, peak_memory
 
 MNIST = "/work/shared/data/mnist/t10k-images-idx3-ubyte.gz"
@@ -151,6 +153,8 @@ def compare(title, images, scattering_j, repeats, n_threads, Scattering2D):
     bank = featpool.gabor_bank(shape, dtype=np.float32)
     scales = [m["scale"] for m in bank.metadata]
     finest = bank.subset([i for i, s in enumerate(scales) if s == min(scales)])
+    plans = _plan(bank, shape, "reflect", (featpool.Pooling(),), True)
+    kept = bank.subset(np.sort(np.concatenate([p.index for p in plans if p.full_resolution])))
     pad, spectra = plain_setup(bank, shape)
     full, multi = check_agreement(images, bank, pad, spectra, n_threads)
     rows = [
@@ -162,6 +166,8 @@ def compare(title, images, scattering_j, repeats, n_threads, Scattering2D):
                                                         n_threads=n_threads),
                 len(images), repeats, n_threads),
         measure("fp finest", lambda: featpool.filter_pool(images, finest, n_threads=n_threads),
+                len(images), repeats, n_threads),
+        measure("fp full-res", lambda: featpool.filter_pool(images, kept, n_threads=n_threads),
                 len(images), repeats, n_threads),
     ]
     if Scattering2D is not None:
@@ -176,8 +182,9 @@ def compare(title, images, scattering_j, repeats, n_threads, Scattering2D):
     rows[0]["note"] = f"gabor_bank {len(bank)} filters, Pooling() {LEVELS}"
     rows[1]["note"] = "same bank, full resolution"
     rows[2]["note"] = "featpool, mode='wrap' (no padding; the transformers' default)"
-    rows[3]["note"] = (f"featpool, the {len(finest)} finest filters only (their band needs "
-                       f"full resolution)")
+    rows[3]["note"] = f"featpool, the {len(finest)} filters of the finest scale only"
+    rows[4]["note"] = (f"featpool, the {len(kept)} filters it keeps at full resolution "
+                       f"only")
     print(f"\n{title}: {len(images)} images of {shape[0]}x{shape[1]}, float32; featpool vs "
           f"plain: rel. error {full:.1e} (full resolution), {multi:.1e} (multi-resolution)")
     print_table(rows)

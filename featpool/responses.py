@@ -49,6 +49,8 @@ _TILE = 512
 _FORWARD_COST = 1.5
 # Full-size response maps held at once in tiled mode.
 _MAP_BYTES = 256 * 2**20
+# Below this many complex values, a spectral product runs on one thread.
+_MIN_PARALLEL_SIZE = 1 << 16
 
 
 # --------------------------------------------------------------------------
@@ -157,6 +159,7 @@ class _Plan:
         return self.coarse == self.padded
 
 
+@functools.lru_cache(maxsize=64)
 def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus"):
     """Group the bank's filters by reach and resolution; one _Plan per group.
 
@@ -213,9 +216,11 @@ def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus")
         centres, lengths = layout(index, grids)
         for coarse in sorted(set(map(tuple, lengths.tolist()))):
             rows = np.flatnonzero((lengths == coarse).all(axis=1))
-            plans.append(_Plan(tuple(spatial), index[rows], pads, grids, periodic,
-                               tuple(int(c) for c in coarse), centres[rows]))
-    return plans
+            plan = _Plan(tuple(spatial), index[rows], pads, grids, periodic,
+                         tuple(int(c) for c in coarse), centres[rows])
+            plan.index.flags.writeable = plan.centres.flags.writeable = False  # cached
+            plans.append(plan)
+    return tuple(plans)
 
 
 def _geometry(spatial, mode, reach):
@@ -309,7 +314,8 @@ def _multiply(spectrum, filters, flat, out, n_threads):
     if out.size == 0:
         return
     real = spectrum.real.dtype
-    n_threads = _effective_n_threads(n_threads)
+    # Waking threads costs more than a small product.
+    n_threads = 1 if out.size < _MIN_PARALLEL_SIZE else _effective_n_threads(n_threads)
     b, f = out.shape[:2]
     spectra = np.ascontiguousarray(spectrum).reshape(b, -1).view(real)
     filters = np.ascontiguousarray(filters).reshape(f, -1).view(real)
@@ -498,6 +504,7 @@ def _quadrature(pooling, spatial, pad, padded, coarse):
     return Quadrature(pooling, spatial, pad, padded, coarse)
 
 
+register_cache(_plan)
 register_cache(_band_layout)
 register_cache(_group_spectra)
 register_cache(_quadrature)
@@ -539,7 +546,7 @@ def _run_second_layer(x, bank, second_bank, pairs, mode, nonlinearity, poolings,
     """
     spatial = x.shape[1:]
     first = sorted({i for i, _ in pairs})
-    full_plans = _plan(bank, spatial, mode, poolings, False)
+    full_plans = _plan(bank, tuple(spatial), mode, tuple(poolings), False)
     n_kinds = len(_map_nonlinearities(nonlinearity))
     n_cells = sum(p.n_cells(spatial) for p in poolings)
     pooled = {}
@@ -729,7 +736,7 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         lead = stack.shape[: stack.ndim - bank.ndim]
         spatial = stack.shape[stack.ndim - bank.ndim:]
         flat = stack.reshape((-1,) + spatial)
-        plans = _plan(bank, spatial, mode, poolings, False)
+        plans = _plan(bank, tuple(spatial), mode, poolings, False)
         n_first = len(bank) * len(_map_nonlinearities(nonlinearity))
         pairs = _second_layer_pairs(bank, second_bank)
         n_maps = n_first + len(pairs) * len(_map_nonlinearities(nonlinearity))
@@ -739,7 +746,7 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         tiled = sum(_bank_bytes(len(p.index), p.padded, bank.dtype)
                     for p in plans) > _BANK_BYTES
         if multiresolution and not tiled:
-            plans = _plan(bank, spatial, mode, poolings, True, nonlinearity)
+            plans = _plan(bank, tuple(spatial), mode, poolings, True, nonlinearity)
         for part in _batches(flat.shape[0], per_image, batch_size):
             if tiled:
                 out[part, :n_first] = _run_tiled(flat[part], bank, mode, nonlinearity,
