@@ -7,13 +7,8 @@ from numpy.typing import NDArray
 def multiply(
     spectra: NDArray[np.float32] | NDArray[np.float64],
     filters: NDArray[np.float32] | NDArray[np.float64],
-    out: NDArray[np.float32] | NDArray[np.float64],
-    n_threads: int,
-) -> None: ...
-def gather_multiply(
-    spectra: NDArray[np.float32] | NDArray[np.float64],
-    filters: NDArray[np.float32] | NDArray[np.float64],
     bins: NDArray[np.intp],
+    gather: bool,
     out: NDArray[np.float32] | NDArray[np.float64],
     n_threads: int,
 ) -> None: ...

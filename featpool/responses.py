@@ -321,10 +321,10 @@ def _multiply(spectrum, filters, flat, out, n_threads):
     filters = np.ascontiguousarray(filters).reshape(f, -1).view(real)
     target = out.reshape(b, f, -1).view(real)
     if flat is None:
-        _spectral.multiply(spectra, filters, target, n_threads)
+        bins = np.zeros((1, 1), dtype=np.intp)
     else:
         bins = np.ascontiguousarray(flat, dtype=np.intp).reshape(f, -1)
-        _spectral.gather_multiply(spectra, filters, bins, target, n_threads)
+    _spectral.multiply(spectra, filters, bins, flat is not None, target, n_threads)
 
 
 class _Buffers:

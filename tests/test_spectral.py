@@ -60,4 +60,5 @@ def test_kernels_reject_wrong_dtypes():
     # The fused type needs one real dtype for every array.
     a = np.zeros((1, 4), np.float32)
     with pytest.raises((TypeError, ValueError)):
-        _spectral.multiply(a, np.zeros((1, 4), np.float64), np.zeros((1, 1, 4), np.float32), 1)
+        _spectral.multiply(a, np.zeros((1, 4), np.float64), np.zeros((1, 1), np.intp), False,
+                           np.zeros((1, 1, 4), np.float32), 1)
