@@ -23,9 +23,11 @@ steps, each exact or measured:
    ``|r|**2`` (whose band is twice ``r``'s); ``|r|`` is smooth but not
    band-limited (it has kinks where ``r`` crosses zero), which oversampling
    covers: 4 for means, sums and power means, 6 for variances and standard
-   deviations (``E[g**2] - E[g]**2`` magnifies the error of ``E[g]``). Pooled
-   features then stay within 1e-3 of full resolution (docs/responses.md,
-   tests/test_responses.py).
+   deviations (``E[g**2] - E[g]**2`` magnifies the error of ``E[g]``). Maps
+   with a kink at every zero crossing of an oscillating real signal (``abs``
+   and ``relu_split`` of any response, ``modulus`` of a real filter's) get
+   1.5 times more. Pooled features then stay within 1e-3 of full resolution
+   (docs/responses.md, tests/test_responses.py, tests/test_multires.py).
 
 A coarse grid is used only where it saves at least a third of the points:
 the full-resolution path is exact and reads the complex responses in the
@@ -38,11 +40,14 @@ import scipy.fft
 
 from .pooling import _AxisWindows
 
-__all__ = ["BAND_ENERGY", "OVERSAMPLING", "MAX_COARSE_FRACTION", "band_layout", "crop_indices", "Quadrature"]
+__all__ = ["BAND_ENERGY", "OVERSAMPLING", "KINKED_FACTOR", "MAX_COARSE_FRACTION",
+           "oversampling", "band_layout", "crop_indices", "Quadrature"]
 
 BAND_ENERGY = 1e-6
 # Coarse samples per band bin, by pooling op (measured, docs/responses.md).
 OVERSAMPLING = {"mean": 4.0, "sum": 4.0, "lp": 4.0, "var": 6.0, "std": 6.0}
+# More for maps with a kink at every zero crossing of a real oscillation.
+KINKED_FACTOR = 1.5
 # The largest fraction of the fine grid's points a coarse grid may keep.
 MAX_COARSE_FRACTION = 2 / 3
 
@@ -68,6 +73,14 @@ def _symmetric_run(energy, fraction):
     held = np.cumsum(per_distance)
     h = int(np.searchsorted(held, fraction * held[-1] * (1 - 1e-12)))
     return 0, min(n, 2 * h + 1)
+
+
+def oversampling(ops, nonlinearity, real_filters):
+    """Coarse samples per band bin for pooling ``ops`` of maps ``nonlinearity(y)``."""
+    factor = max(OVERSAMPLING[op] for op in ops)
+    kinked = nonlinearity in ("abs", "relu_split") or (
+        nonlinearity == "modulus" and real_filters)
+    return factor * KINKED_FACTOR if kinked else factor
 
 
 def band_layout(spectra, demodulate, oversampling):

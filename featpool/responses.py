@@ -21,7 +21,8 @@ import scipy.fft
 
 from ._openmp_helpers import _effective_n_threads
 from . import _spectral
-from ._multires import MAX_COARSE_FRACTION, OVERSAMPLING, Quadrature, band_layout, crop_indices
+from ._multires import (MAX_COARSE_FRACTION, Quadrature, band_layout, crop_indices,
+                        oversampling)
 from .filters import FilterBank
 from .filters._bank import _GRID_CACHE_SIZE, register_cache
 from .pooling import Pooling, _check_nonlinearity
@@ -179,12 +180,13 @@ def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus")
         support = np.maximum(np.asarray(bank.support_radius), 1)
         reach = np.ceil(2 * np.log2(support)).astype(np.intp)
     coarse_ok = multiresolution and all(p.op in _AVERAGING for p in pooling)
-    oversampling = max((OVERSAMPLING.get(p.op, 0.0) for p in pooling), default=0.0)
+    if coarse_ok:
+        factor = oversampling([p.op for p in pooling], nonlinearity, bool(bank.is_real))
     demodulate = nonlinearity in ("modulus", "square")
 
     def layout(index, grids):
         if coarse_ok:
-            return _band_layout(bank, tuple(index.tolist()), grids, demodulate, oversampling)
+            return _band_layout(bank, tuple(index.tolist()), grids, demodulate, factor)
         return (np.zeros((len(index), nd), dtype=np.intp),
                 np.tile(np.array(grids, dtype=np.intp), (len(index), 1)))
 
