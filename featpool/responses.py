@@ -1,11 +1,14 @@
 """From images to pooled filter responses: the FFT engine.
 
-The path of every image: pad (border ``mode``) → FFT → for each filter,
-multiply by its spectrum → inverse FFT at the lowest resolution the filter's
-bandwidth allows → crop → nonlinearity and pooling, fused in the pooling
-kernel (it reads the complex responses directly, so no modulus map is stored).
-Filters are processed a few at a time, so the full-resolution response stack
-of a large image is never held in memory at once.
+The path of every image: pad (border ``mode``, each group of filters as far
+as it reaches) → FFT → for each filter, multiply by its spectrum → inverse
+FFT, either at full resolution, cropped to the image, then the nonlinearity
+and pooling fused in the pooling kernel (it reads the complex responses, so
+no modulus map is stored), or, for averaging poolings, on the coarsest grid
+the filter's band allows, then the nonlinearity and a quadrature of the
+samples (:mod:`featpool._multires`). Filters are processed a few at a time,
+so the full-resolution response stack of a large image is never held in
+memory at once; very large images go tile by tile.
 
 Public functions: :func:`filter_pool` (pooled features, the fast path),
 :func:`filter_responses` (full-resolution maps, the plain path) and
@@ -643,7 +646,8 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
     (``mode``), Fourier transformed once, multiplied by each filter's
     spectrum, brought back at the lowest resolution the filter's bandwidth
     allows (``multiresolution``), and the nonlinearity and pooling are fused
-    in the Cython pooling kernel. Memory is bounded: filters and images are
+    in the Cython pooling kernel (full resolution) or computed from the
+    coarse samples by quadrature. Memory is bounded: filters and images are
     processed in chunks of about 32 MiB of responses, and very large images
     in overlap-save tiles (see docs/responses.md).
 
