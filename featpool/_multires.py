@@ -162,6 +162,24 @@ def _dirichlet(d, m, n):
     return np.where(near, 1.0, value)
 
 
+@functools.lru_cache(maxsize=32)
+def _running_weights(n, pad, grid, coarse):
+    """(n + 1, coarse): cumulative weights of each sample over pixels pad..pad+n-1.
+
+    Row ``i`` is the weight of every coarse sample in the sum of the map over
+    the first ``i`` pixels; ``coarse == grid`` (a sample per pixel) is exact.
+    """
+    positions = pad + np.arange(n)
+    if coarse == grid:
+        kernel = (positions[:, None] == np.arange(coarse)[None]).astype(np.float64)
+    else:
+        kernel = _dirichlet(positions[:, None] - np.arange(coarse)[None] * (grid / coarse),
+                            coarse, grid)
+    running = np.concatenate([np.zeros((1, coarse)), np.cumsum(kernel, axis=0)])
+    running.flags.writeable = False
+    return running
+
+
 class Quadrature:
     """Pooled averages of maps sampled on a coarse grid, for one pooling and geometry.
 
@@ -172,27 +190,50 @@ class Quadrature:
     spatial : tuple of int
         The image shape the pooling is defined on.
     pad : tuple of int
-        Where the image starts on the fine grid, per axis.
+        Where the image (or the tile, with ``origin``) starts on the fine grid.
     grid, coarse : tuple of int
-        Fine and coarse grid lengths per axis.
+        Fine and coarse grid lengths per axis. ``coarse == grid`` means
+        full-resolution samples: the weights are then plain window sums.
+    origin, extent : tuple of int, optional
+        A tile of the image: the pixels ``origin <= p < origin + extent`` are
+        the ones on the grid, and window sums cover only them (the image's
+        tiles add up to the whole sums; see :meth:`finish`).
     """
 
-    def __init__(self, pooling, spatial, pad, grid, coarse):
+    def __init__(self, pooling, spatial, pad, grid, coarse, origin=None, extent=None):
         self.pooling = pooling
         self.nd = len(spatial)
+        origin = (0,) * self.nd if origin is None else tuple(origin)
+        extent = tuple(spatial) if extent is None else tuple(extent)
         windows = _windows(pooling, spatial)
-        self.weights = []   # per axis: (n_windows, coarse) window means
-        self.counts = []    # per axis: pixels per window
-        for axis, (n, p, g, m) in enumerate(zip(spatial, pad, grid, coarse)):
-            starts = np.concatenate([w[0] for w in windows[axis]])
-            stops = np.concatenate([w[1] for w in windows[axis]])
-            positions = p + np.arange(n)
-            kernel = _dirichlet(positions[:, None] - np.arange(m)[None] * (g / m), m, g)
-            running = np.concatenate([np.zeros((1, m)), np.cumsum(kernel, axis=0)])
-            counts = (stops - starts).astype(np.float64)
-            self.weights.append((running[stops] - running[starts]) / counts[:, None])
-            self.counts.append(counts)
-        self.cells = _cell_index(windows)
+        self.weights = []   # per axis: (touched windows, coarse) window sums
+        touched = []        # per axis: windows that meet the tile
+        sizes = []          # per axis: pixels of every window in the whole image
+        for n0, n, p, g, m, axis in zip(origin, extent, pad, grid, coarse, windows):
+            starts = np.concatenate([w[0] for w in axis])
+            stops = np.concatenate([w[1] for w in axis])
+            sizes.append((stops - starts).astype(np.float64))
+            lo = np.clip(starts - n0, 0, n)
+            hi = np.clip(stops - n0, 0, n)
+            keep = np.flatnonzero(hi > lo)
+            running = _running_weights(n, p, g, m)
+            self.weights.append(running[hi[keep]] - running[lo[keep]])
+            touched.append(keep)
+        # The pooling's cells, as flat indices into the grid of every window
+        # combination; those the tile touches, and where they sit in its grid.
+        cells = _cell_index(windows)
+        per_axis = np.unravel_index(cells, [len(c) for c in sizes])
+        inside = np.ones(len(cells), dtype=bool)
+        local = []
+        for index, keep, n_windows in zip(per_axis, touched, map(len, sizes)):
+            where = np.full(n_windows, -1)
+            where[keep] = np.arange(len(keep))
+            local.append(where[index])
+            inside &= where[index] >= 0
+        self.cells = np.flatnonzero(inside)   # the pooling's cells the tile touches
+        self._local = np.ravel_multi_index([w[inside] for w in local],
+                                           [len(k) for k in touched])
+        self.counts = functools.reduce(np.multiply, [c[i] for c, i in zip(sizes, per_axis)])
         self._cast = {}
 
     def _weights(self, dtype):
@@ -200,31 +241,40 @@ class Quadrature:
             self._cast[dtype] = [np.ascontiguousarray(w.T, dtype=dtype) for w in self.weights]
         return self._cast[dtype]
 
-    def average(self, values):
-        """Window means (lead, n_cells) of ``values`` (lead, *coarse)."""
+    def sums(self, values):
+        """Sums over the windows' pixels (lead, len(cells)) of ``values`` (lead, *coarse)."""
         lead = values.shape[: values.ndim - self.nd]
         out = values
         for w in reversed(self._weights(values.dtype)):
             out = np.moveaxis(out @ w, -1, len(lead))
-        out = out.reshape(lead + (-1,))
-        return out[..., self.cells]
+        return out.reshape(lead + (-1,))[..., self._local]
+
+    def moments(self, maps):
+        """The sums :meth:`finish` needs: a tuple of (lead, len(cells)) arrays."""
+        op = self.pooling.op
+        if op == "lp":
+            return (self.sums(np.abs(maps) ** self.pooling.p),)
+        if op in ("var", "std"):
+            maps = maps.astype(np.float64)
+            return self.sums(maps), self.sums(maps * maps)
+        return (self.sums(maps),)
+
+    def finish(self, moments):
+        """Pooled values (lead, n_cells) from :meth:`moments` summed over the whole image."""
+        op, counts = self.pooling.op, self.counts
+        if op == "sum":
+            return moments[0]
+        if op == "lp":
+            return np.maximum(moments[0] / counts, 0) ** (1.0 / self.pooling.p)
+        mean = moments[0] / counts
+        if op == "mean":
+            return mean
+        var = np.maximum(moments[1] / counts - mean * mean, 0)
+        return var if op == "var" else np.sqrt(var)
 
     def __call__(self, maps):
         """Pool real maps (lead, *coarse) as ``pooling`` would at full resolution."""
-        op = self.pooling.op
-        if op == "lp":
-            p = self.pooling.p
-            return np.maximum(self.average(maps ** p), 0) ** (1.0 / p)
-        if op in ("var", "std"):
-            maps = maps.astype(np.float64)
-            mean = self.average(maps)
-            var = np.maximum(self.average(maps * maps) - mean * mean, 0)
-            return var if op == "var" else np.sqrt(var)
-        mean = self.average(maps)
-        if op == "sum":
-            grid = functools.reduce(np.multiply.outer, self.counts).reshape(-1)
-            mean *= grid[self.cells].astype(mean.dtype)
-        return mean
+        return self.finish(self.moments(maps)).astype(maps.dtype, copy=False)
 
 
 def _windows(pooling, spatial):

@@ -17,13 +17,13 @@ choices and measured errors are in docs/responses.md.
 """
 import functools
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.fft
 
 from ._openmp_helpers import _effective_n_threads
-from . import _spectral
+from . import _multires, _spectral
 from ._multires import (MAX_COARSE_FRACTION, Quadrature, band_layout, crop_indices,
                         oversampling)
 from .filters import FilterBank
@@ -350,13 +350,15 @@ class _Buffers:
         return flat[:size].reshape(shape)
 
 
-def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None, split=False):
+def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None, split=False,
+                  whole_grid=False):
     """Complex responses of the filters: (b, f, *spatial), or (b, f, *coarse) samples.
 
     ``filters`` and ``flat`` come from :func:`_group_spectra`: with ``flat``,
     the responses are the demodulated bands sampled on the plan's coarse grid
     (the whole period); without, full-resolution responses cropped to the
-    image. ``split`` (paired real filters): real responses (b, 2 f, *spatial),
+    image (``whole_grid``: the whole grid, not cropped). ``split`` (paired
+    real filters): real responses (b, 2 f, *spatial),
     each pair's real then imaginary part. With ``buffers`` the result lives
     in them, overwritten by the next call.
     """
@@ -366,7 +368,7 @@ def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None, spl
     grid = plan.padded if flat is None else plan.coarse
     product = buffers.get("product", lead + tuple(grid), spectrum.dtype)
     _multiply(spectrum, filters, flat, product, workers)
-    if flat is not None:
+    if flat is not None or whole_grid:
         return scipy.fft.ifftn(product, axes=tuple(range(2, nd + 2)), workers=workers,
                                overwrite_x=True)
     # One axis at a time, cropping each to the image before transforming the
@@ -413,15 +415,20 @@ def _bank_bytes(n_filters, shape, dtype):
     return n_filters * int(np.prod(shape)) * 2 * np.dtype(dtype).itemsize
 
 
-def _run_tiled(x, bank, mode, nonlinearity, poolings, workers, n_threads):
+def _run_tiled(x, bank, mode, nonlinearity, poolings, multiresolution, workers, n_threads):
     """Pooled responses (b, n_maps, n_cells) of large images, tile by tile.
 
-    Overlap-save: the image is padded once; each tile of ``_TILE`` core pixels
-    per axis, with the bank's support on every side, is filtered on a grid of
-    its own, and the core of its responses is written into full-size maps, a
-    few filters at a time, which are then pooled. Only the bank's spectra on
-    the tile grid and the maps of a few filters are ever held: no
-    full-resolution stack of all responses, no bank on the whole image.
+    Overlap-save: the image is padded once by the bank's support; each tile of
+    ``_TILE`` core pixels per axis is filtered, group by group as on a whole
+    image (each group of filters on a grid padded as far as it reaches), and
+    only the core of its responses is used. The bank is only ever built on
+    tile grids, and no full-resolution stack of all responses is held:
+
+    * averaging poolings add up, tile by tile, the window sums that the
+      quadrature of :mod:`featpool._multires` gives (from coarse samples with
+      ``multiresolution``, else from every pixel): nothing full-size is held;
+    * other poolings write the cores into full-size maps of a few filters at
+      a time, which are then pooled.
     """
     nd = bank.ndim
     spatial = x.shape[1:]
@@ -429,36 +436,82 @@ def _run_tiled(x, bank, mode, nonlinearity, poolings, workers, n_threads):
     image = np.pad(x, [(0, 0)] + [(support, support)] * nd,
                    mode=BORDER_MODES[mode]).astype(bank.dtype, copy=False)
     core = tuple(min(_TILE, n) for n in spatial)
-    grid = tuple(scipy.fft.next_fast_len(c + 2 * support) for c in core)
-    filters = bank.for_shape(grid).spectra
-    axes = tuple(range(1, nd + 1))
+    averaging = all(p.op in _AVERAGING for p in poolings)
+    # Tiles are cut from the padded image: no border mode inside the plan.
+    plans = _plan(bank, core, "constant", poolings, multiresolution and averaging,
+                  nonlinearity)
     kinds = _map_nonlinearities(nonlinearity)
-    n_cells = sum(p.n_cells(spatial) for p in poolings)
-    out = np.empty((x.shape[0], len(bank), len(kinds), n_cells), dtype=bank.dtype)
     origins = list(itertools.product(*(range(0, n, c) for n, c in zip(spatial, core))))
-    map_bytes = x.shape[0] * len(kinds) * int(np.prod(spatial)) * bank.dtype.itemsize
-    tile = np.zeros((x.shape[0],) + grid, dtype=bank.dtype)
-    for chunk in _chunks(np.arange(len(bank)), map_bytes, _MAP_BYTES):
-        maps = np.empty((x.shape[0], len(chunk), len(kinds)) + spatial, dtype=bank.dtype)
+    buffers = _Buffers()
+
+    def tiles(plan):
+        """(origin, core size, plan for that size, tile spectrum) for every tile."""
         for origin in origins:
             size = tuple(min(c, n - o) for o, c, n in zip(origin, core, spatial))
+            source = tuple(slice(o + support - r, o + support + s + r)
+                           for o, s, r in zip(origin, size, plan.pad))
+            tile = buffers.get("tile", (x.shape[0],) + plan.padded, bank.dtype)
             tile[...] = 0
-            source = tuple(slice(o, o + s + 2 * support) for o, s in zip(origin, size))
-            tile[(slice(None),) + tuple(slice(0, s + 2 * support) for s in size)] = \
-                image[(slice(None),) + source]
-            spectrum = scipy.fft.fftn(tile, axes=axes, workers=workers)
-            y = scipy.fft.ifftn(spectrum[:, None] * filters[chunk][None],
-                                axes=tuple(a + 1 for a in axes), workers=workers,
-                                overwrite_x=True)
-            y = y[(slice(None), slice(None)) + tuple(slice(support, support + s) for s in size)]
-            target = tuple(slice(o, o + s) for o, s in zip(origin, size))
-            for k, kind in enumerate(kinds):
-                maps[(slice(None), slice(None), k) + target] = _apply_nonlinearity(y, kind)
-            del y, spectrum
-        out[:, chunk] = np.concatenate(
-            [p(maps, nd, n_threads=n_threads) for p in poolings], axis=-1)
-        del maps
-    return out.reshape(x.shape[0], len(bank) * len(kinds), n_cells)
+            tile[(slice(None),) + tuple(slice(0, s + 2 * r) for s, r in
+                                        zip(size, plan.pad))] = image[(slice(None),) + source]
+            spectrum = scipy.fft.fftn(tile, axes=tuple(range(1, nd + 1)), workers=workers)
+            yield origin, size, replace(plan, spatial=size), spectrum
+
+    if averaging:
+        return _tile_sums(x.shape[0], spatial, bank, plans, tiles, kinds, poolings, workers,
+                          buffers)
+    out = np.empty((x.shape[0], len(bank), len(kinds), sum(p.n_cells(spatial)
+                                                           for p in poolings)), bank.dtype)
+    map_bytes = x.shape[0] * len(kinds) * int(np.prod(spatial)) * bank.dtype.itemsize
+    for plan in plans:
+        filters, _ = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded)
+        for chunk in _chunks(np.arange(len(plan.index)), map_bytes, _MAP_BYTES):
+            maps = np.empty((x.shape[0], len(chunk), len(kinds)) + spatial, dtype=bank.dtype)
+            for origin, size, at, spectrum in tiles(plan):
+                y = _responses_at(spectrum, filters[chunk], at, workers, None, buffers)
+                target = tuple(slice(o, o + s) for o, s in zip(origin, size))
+                for k, kind in enumerate(kinds):
+                    maps[(slice(None), slice(None), k) + target] = _apply_nonlinearity(y, kind)
+            out[:, plan.index[chunk]] = np.concatenate(
+                [p(maps, nd, n_threads=n_threads) for p in poolings], axis=-1)
+            del maps
+    return out.reshape(x.shape[0], len(bank) * len(kinds), -1)
+
+
+def _tile_sums(n_images, image_shape, bank, plans, tiles, kinds, poolings, workers, buffers):
+    """Averaging poolings of the tiled path: window sums added up over tiles."""
+    totals = None  # per pooling, per moment: (b, n_filters, n_kinds, n_cells)
+    grids = {}     # plans by tile grid: one forward FFT per tile and grid
+    for plan in plans:
+        grids.setdefault((plan.pad, plan.padded), []).append(plan)
+    for group in grids.values():
+        spectra = [_group_spectra(bank, tuple(plan.index.tolist()), plan.padded, plan.coarse,
+                                  tuple(map(tuple, plan.centres.tolist())))
+                   for plan in group]
+        for origin, size, _, spectrum in tiles(group[0]):
+            for plan, (filters, flat) in zip(group, spectra):
+                at = replace(plan, spatial=size)
+                quadratures = [Quadrature(p, image_shape, at.pad, at.padded, at.coarse,
+                                          origin, size) for p in poolings]
+                if totals is None:  # every tile's quadratures know the whole windows
+                    finishers = quadratures
+                    totals = [[np.zeros((n_images, len(bank), len(kinds), len(q.counts)))
+                               for _ in q.moments(np.zeros((1,) + at.coarse))]
+                              for q in quadratures]
+                per_filter = 4 * n_images * np.prod(plan.coarse) * bank.dtype.itemsize
+                for chunk in _chunks(np.arange(len(plan.index)), per_filter):
+                    y = _responses_at(spectrum, filters[chunk], at, workers,
+                                      None if flat is None else flat[chunk], buffers,
+                                      whole_grid=True)
+                    rows = plan.index[chunk][:, None]
+                    for k, kind in enumerate(kinds):
+                        maps = _apply_nonlinearity(y, kind)
+                        for q, total in zip(quadratures, totals):
+                            for moment, part in zip(q.moments(maps), total):
+                                part[:, rows, k, q.cells[None]] += moment
+    pooled = [q.finish(total) for q, total in zip(finishers, totals)]
+    out = np.concatenate(pooled, axis=-1).astype(bank.dtype, copy=False)
+    return out.reshape(n_images, len(bank) * len(kinds), -1)
 
 
 def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
@@ -513,6 +566,7 @@ register_cache(_plan)
 register_cache(_band_layout)
 register_cache(_group_spectra)
 register_cache(_quadrature)
+register_cache(_multires._running_weights)
 
 
 def _full_responses(x, bank, plans, mode, index, workers):
@@ -756,7 +810,8 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         for part in _batches(flat.shape[0], per_image, batch_size):
             if tiled:
                 out[part, :n_first] = _run_tiled(flat[part], bank, mode, nonlinearity,
-                                                 poolings, workers, n_threads)
+                                                 poolings, multiresolution, workers,
+                                                 n_threads)
             else:
                 out[part, :n_first] = _run_bank(flat[part], bank, plans, mode, nonlinearity,
                                                 poolings, workers, n_threads)

@@ -151,6 +151,29 @@ def test_quadrature_second_moments(spatial, pad, grid, coarse, pooling):
     assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
 
 
+@pytest.mark.parametrize("pooling", [
+    Pooling("mean", levels=(1, 3, 4)),
+    Pooling("sum", size=5, stride=3, padding=2),
+], ids=["pyramid", "sliding"])
+def test_quadrature_of_a_tile_sums_its_pixels(pooling):
+    # A tile (origin, extent) of a 60x50 image lies on a 40x37 grid from pixel
+    # (4, 3): window sums cover the tile's pixels only; windows and cells it
+    # does not meet are left out.
+    image_shape, origin, extent = (60, 50), (24, 16), (30, 28)
+    pad, grid, coarse = (4, 3), (40, 37), (21, 16)
+    fine, samples = band_limited(grid, coarse, 0.95, seed=7)
+    quadrature = Quadrature(pooling, image_shape, pad, grid, coarse, origin, extent)
+    image = np.zeros((len(fine),) + image_shape)
+    image[:, 24:54, 16:44] = image_part(fine, extent, pad)  # zero outside the tile
+    whole = Pooling("sum", levels=pooling.levels) if pooling.size is None else pooling
+    want = whole(image, 2)
+    got = quadrature.sums(samples)
+    assert_allclose(got, want[:, quadrature.cells], rtol=1e-10, atol=1e-10)
+    untouched = np.setdiff1d(np.arange(want.shape[1]), quadrature.cells)
+    assert untouched.size and not np.abs(want[:, untouched]).any()
+    assert len(quadrature.counts) == pooling.n_cells(image_shape)
+
+
 def test_quadrature_of_a_map_above_the_coarse_nyquist_is_not_exact():
     # The test above can fail: aliasing shows up.
     spatial, pad, grid, coarse = QUADRATURE_CASES[0]

@@ -394,6 +394,44 @@ def test_tiled_path_with_band_limited_filters(dtype, tiled):
     assert relative_error(got, want).max() < 1e-3
 
 
+AVERAGING_2D = tuple(p for p in POOLINGS_2D if p.op not in ("max", "min")) + (
+    Pooling("var", size=7, stride=3, padding=2),
+)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant"])
+@pytest.mark.parametrize("nonlinearity", NONLINEARITIES)
+def test_tiled_window_sums_equal_pooled_responses(mode, nonlinearity, tiled):
+    # Averaging poolings add up window sums tile by tile (no full-size maps);
+    # at full resolution that is exact, cells across tile edges included.
+    images = random_images((2, 45, 38), seed=17)
+    bank = leung_malik_bank((45, 38), support=11)
+    got = filter_pool(images, bank, AVERAGING_2D, nonlinearity=nonlinearity, mode=mode,
+                      multiresolution=False)
+    want = pooled_responses(images, bank, AVERAGING_2D, nonlinearity, mode=mode)
+    assert_features_close(got, want, np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_tiled_multiresolution(dtype, monkeypatch):
+    # Tiles large enough for coarse grids: within 1e-3 of full resolution.
+    from featpool import responses
+
+    monkeypatch.setattr(responses, "_BANK_BYTES", 0)
+    monkeypatch.setattr(responses, "_TILE", 64)
+    shape = (150, 131)
+    images = natural_images(shape)[-3:]
+    bank = gabor_bank(shape, dtype=dtype)
+    poolings = (Pooling("mean"), Pooling("std", levels=(1, 3)), Pooling("sum", size=20))
+    plans = responses._plan(bank, (64, 64), "constant", poolings, True)
+    assert any(not p.full_resolution for p in plans)  # coarse grids on the tiles
+    fast = filter_pool(images, bank, poolings)
+    monkeypatch.setattr(responses, "_BANK_BYTES", 2**40)  # whole images, full resolution
+    full = filter_pool(images, bank, poolings, multiresolution=False)
+    assert fast.dtype == dtype
+    assert relative_error(fast, full).max() <= 1e-3
+
+
 def test_memory_of_a_4096x4096_image():
     # About 10 s: the slowest test, kept because the bound is a promise of the engine.
     bank = gabor_bank((4096, 4096), dtype=np.float32)  # the default bank, float32
