@@ -157,6 +157,7 @@ class _Plan:
     periodic: tuple      # per axis: the grid is one period of the border extension
     coarse: tuple        # the grid the responses are sampled on (padded: full resolution)
     centres: np.ndarray  # (n_filters, ndim) band centres moved to bin 0 (coarse grids)
+    group: tuple         # every filter on this grid (plans split a group by coarse grid)
 
     @property
     def full_resolution(self):
@@ -193,15 +194,18 @@ def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus")
         return (np.zeros((len(index), nd), dtype=np.intp),
                 np.tile(np.array(grids, dtype=np.intp), (len(index), 1)))
 
-    def cost(index, own, grids):
+    def cost(index, grids):
         """Points of the inverse FFTs of ``index`` on ``grids``.
 
-        Estimated from the layout on the group's ``own`` grid (a band spans
-        the same frequencies, so a number of bins proportional to the grid),
-        so that weighing a move builds no bank on a grid it may not use.
+        Estimated from each filter's band as a fraction of a probe grid (a
+        band spans the same frequencies, so a number of bins proportional to
+        the grid), so that weighing a move builds no bank on a grid it may
+        not use.
         """
-        lengths = layout(index, own)[1] * (np.array(grids) / np.array(own))
-        points = np.prod(np.minimum(lengths, grids), axis=1)
+        if not coarse_ok:
+            return float(len(index) * np.prod(grids))
+        fractions = _band_fractions(bank, demodulate, factor)[index]
+        points = np.prod(np.minimum(fractions * np.array(grids), grids), axis=1)
         points[points > MAX_COARSE_FRACTION * np.prod(grids)] = np.prod(grids)
         return float(points.sum())
 
@@ -211,8 +215,8 @@ def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus")
         geometry = _geometry(spatial, mode, int(np.max(bank.support_radius[index])))
         if groups:
             previous, before = groups[-1]
-            alone = _FORWARD_COST * np.prod(before[1]) + cost(previous, before[1], before[1])
-            if cost(previous, before[1], geometry[1]) <= alone:
+            alone = _FORWARD_COST * np.prod(before[1]) + cost(previous, before[1])
+            if cost(previous, geometry[1]) <= alone:
                 index = np.sort(np.concatenate([previous, index]))
                 groups.pop()
         groups.append((index, geometry))
@@ -222,7 +226,7 @@ def _plan(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus")
         for coarse in sorted(set(map(tuple, lengths.tolist()))):
             rows = np.flatnonzero((lengths == coarse).all(axis=1))
             plan = _Plan(tuple(spatial), index[rows], pads, grids, periodic,
-                         tuple(int(c) for c in coarse), centres[rows])
+                         tuple(int(c) for c in coarse), centres[rows], tuple(index.tolist()))
             plan.index.flags.writeable = plan.centres.flags.writeable = False  # cached
             plans.append(plan)
     return tuple(plans)
@@ -244,6 +248,18 @@ def _geometry(spatial, mode, reach):
         else:
             pads.append(reach), grids.append(grid), periodic.append(False)
     return tuple(pads), tuple(grids), tuple(periodic)
+
+
+@functools.lru_cache(maxsize=_GRID_CACHE_SIZE)
+def _band_fractions(bank, demodulate, oversampling):
+    """(n_filters, ndim): coarse lengths as fractions of the grid, on a probe grid.
+
+    The probe holds the widest filter twice over, whatever the image size, so
+    that estimating costs never builds the bank on a large grid.
+    """
+    probe = (max(32, scipy.fft.next_fast_len(4 * bank.spatial_support + 1)),) * bank.ndim
+    lengths = _band_layout(bank, tuple(range(len(bank))), probe, demodulate, oversampling)[1]
+    return lengths / np.array(probe)
 
 
 @functools.lru_cache(maxsize=_GRID_CACHE_SIZE)
@@ -277,7 +293,7 @@ def _forward(batch, plan, mode, dtype, workers):
 
 
 @functools.lru_cache(maxsize=_GRID_CACHE_SIZE)
-def _group_spectra(bank, index, shape, coarse=None, centres=None, paired=False):
+def _group_spectra(bank, index, shape, coarse=None, centres=None, paired=False, group=None):
     """The spectra of filters ``index`` on ``shape``: (spectra, None) at full resolution.
 
     ``paired`` (real kernels only): filters two by two as ``H[2j] + 1j *
@@ -290,8 +306,16 @@ def _group_spectra(bank, index, shape, coarse=None, centres=None, paired=False):
     (``centres``, a tuple of per-filter tuples), scaled for the inverse FFT
     at the coarse size, with the flat indices of the image spectrum's bins
     it multiplies: (cropped spectra (f, *coarse), indices (f, *coarse)).
+
+    ``group`` (a superset of ``index``): the filters built on ``shape``
+    together, once, for all the plans that share the grid.
     """
-    spectra = bank.select(list(index), shape).spectra
+    if group is None or tuple(group) == tuple(index):
+        spectra = bank.select(list(index), shape).spectra
+    else:
+        position = {g: k for k, g in enumerate(group)}
+        spectra = np.asarray(bank.select(list(group), shape).spectra)[
+            [position[i] for i in index]]
     if paired:
         spectra = np.asarray(spectra)
         if len(spectra) % 2:
@@ -464,7 +488,8 @@ def _run_tiled(x, bank, mode, nonlinearity, poolings, multiresolution, workers, 
                                                            for p in poolings)), bank.dtype)
     map_bytes = x.shape[0] * len(kinds) * int(np.prod(spatial)) * bank.dtype.itemsize
     for plan in plans:
-        filters, _ = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded)
+        filters, _ = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded,
+                                    group=plan.group)
         for chunk in _chunks(np.arange(len(plan.index)), map_bytes, _MAP_BYTES):
             maps = np.empty((x.shape[0], len(chunk), len(kinds)) + spatial, dtype=bank.dtype)
             for origin, size, at, spectrum in tiles(plan):
@@ -486,7 +511,7 @@ def _tile_sums(n_images, image_shape, bank, plans, tiles, kinds, poolings, worke
         grids.setdefault((plan.pad, plan.padded), []).append(plan)
     for group in grids.values():
         spectra = [_group_spectra(bank, tuple(plan.index.tolist()), plan.padded, plan.coarse,
-                                  tuple(map(tuple, plan.centres.tolist())))
+                                  tuple(map(tuple, plan.centres.tolist())), group=plan.group)
                    for plan in group]
         for origin, size, _, spectrum in tiles(group[0]):
             for plan, (filters, flat) in zip(group, spectra):
@@ -530,11 +555,13 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
         index = tuple(plan.index.tolist())
         paired = plan.full_resolution and bank.is_real
         if plan.full_resolution:
-            filters, flat = _group_spectra(bank, index, plan.padded, paired=paired)
+            filters, flat = _group_spectra(bank, index, plan.padded, paired=paired,
+                                           group=plan.group)
             per_filter = 2 * spectrum.nbytes
         else:
             filters, flat = _group_spectra(bank, index, plan.padded, plan.coarse,
-                                           tuple(map(tuple, plan.centres.tolist())))
+                                           tuple(map(tuple, plan.centres.tolist())),
+                                           group=plan.group)
             quadratures = [_quadrature(p, plan.spatial, plan.pad, plan.padded, plan.coarse)
                            for p in poolings]
             per_filter = 2 * spectrum.nbytes * np.prod(plan.coarse) / np.prod(plan.padded)
@@ -564,6 +591,7 @@ def _quadrature(pooling, spatial, pad, padded, coarse):
 
 register_cache(_plan)
 register_cache(_band_layout)
+register_cache(_band_fractions)
 register_cache(_group_spectra)
 register_cache(_quadrature)
 register_cache(_multires._running_weights)
@@ -580,7 +608,8 @@ def _full_responses(x, bank, plans, mode, index, workers):
         mine = np.array([i for i in plan.index if int(i) in wanted], dtype=np.intp)
         if not mine.size:
             continue
-        filters, _ = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded)
+        filters, _ = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded,
+                                    group=plan.group)
         rows = np.searchsorted(plan.index, mine)
         spectrum = _forward(x, plan, mode, bank.dtype, workers)
         for chunk in _chunks(np.arange(mine.size), spectrum.nbytes * 2):
