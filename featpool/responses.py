@@ -414,10 +414,14 @@ def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None, spl
     return crop
 
 
-def _chunks(indices, per_filter_bytes, budget=_WORK_BYTES):
+def _chunks(n, per_filter_bytes, budget=_WORK_BYTES):
+    """Slices of ``range(n)`` (filters) whose responses fit in ``budget`` bytes.
+
+    Slices, not index arrays: indexing spectra and bins with them makes views.
+    """
     size = max(1, int(budget // max(per_filter_bytes, 1)))
-    for start in range(0, len(indices), size):
-        yield indices[start:start + size]
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
 
 
 def _apply_nonlinearity(y, kind):
@@ -490,8 +494,9 @@ def _run_tiled(x, bank, mode, nonlinearity, poolings, multiresolution, workers, 
     for plan in plans:
         filters, _ = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded,
                                     group=plan.group)
-        for chunk in _chunks(np.arange(len(plan.index)), map_bytes, _MAP_BYTES):
-            maps = np.empty((x.shape[0], len(chunk), len(kinds)) + spatial, dtype=bank.dtype)
+        for chunk in _chunks(len(plan.index), map_bytes, _MAP_BYTES):
+            maps = np.empty((x.shape[0], chunk.stop - chunk.start, len(kinds)) + spatial,
+                            dtype=bank.dtype)
             for origin, size, at, spectrum in tiles(plan):
                 y = _responses_at(spectrum, filters[chunk], at, workers, None, buffers)
                 target = tuple(slice(o, o + s) for o, s in zip(origin, size))
@@ -524,7 +529,7 @@ def _tile_sums(n_images, image_shape, bank, plans, tiles, kinds, poolings, worke
                                for _ in q.moments(np.zeros((1,) + at.coarse))]
                               for q in quadratures]
                 per_filter = 4 * n_images * np.prod(plan.coarse) * bank.dtype.itemsize
-                for chunk in _chunks(np.arange(len(plan.index)), per_filter):
+                for chunk in _chunks(len(plan.index), per_filter):
                     y = _responses_at(spectrum, filters[chunk], at, workers,
                                       None if flat is None else flat[chunk], buffers,
                                       whole_grid=True)
@@ -565,14 +570,13 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
             quadratures = [_quadrature(p, plan.spatial, plan.pad, plan.padded, plan.coarse)
                            for p in poolings]
             per_filter = 2 * spectrum.nbytes * np.prod(plan.coarse) / np.prod(plan.padded)
-        for chunk in _chunks(np.arange(len(filters)), per_filter):
+        for chunk in _chunks(len(filters), per_filter):
             y = _responses_at(spectrum, filters[chunk], plan, workers,
                               None if flat is None else flat[chunk], buffers, paired)
             rows = chunk
             if paired:  # two real maps per product; an odd bank's last one is padding
-                rows = np.stack([2 * chunk, 2 * chunk + 1], axis=1).ravel()
-                rows = rows[rows < len(plan.index)]
-                y = y[:, :len(rows)]
+                rows = slice(2 * chunk.start, min(2 * chunk.stop, len(plan.index)))
+                y = y[:, :rows.stop - rows.start]
             for k, kind in enumerate(kinds):
                 if plan.full_resolution:  # the kernel reads the complex responses
                     pooled = [p(y, nd, nonlinearity=kind, n_threads=n_threads)
@@ -612,7 +616,7 @@ def _full_responses(x, bank, plans, mode, index, workers):
                                     group=plan.group)
         rows = np.searchsorted(plan.index, mine)
         spectrum = _forward(x, plan, mode, bank.dtype, workers)
-        for chunk in _chunks(np.arange(mine.size), spectrum.nbytes * 2):
+        for chunk in _chunks(mine.size, spectrum.nbytes * 2):
             yield mine[chunk], _responses_at(spectrum, filters[rows[chunk]], plan, workers)
 
 
