@@ -8,8 +8,9 @@ repeats, as the machines this runs on are shared and noisy:
   means of the modulus, 'reflect' borders, multi-resolution);
 * ``plain fft``: the same bank computed the way one writes it by hand with
   ``scipy.fft``: pad (``np.pad``), ``fft2``, multiply by every filter,
-  ``ifft2`` at full resolution, NumPy modulus, pyramid of means by
-  reshape-mean; batches of images within a 256 MiB budget, as featpool;
+  ``ifft2`` at full resolution (``rfft2``/``irfft2`` for banks of real
+  kernels), NumPy modulus, pyramid of means by reshape-mean; batches of
+  images within a 256 MiB budget, as featpool;
 * ``fp wrap``: featpool with ``mode='wrap'`` (circular borders, no padding),
   the default of the transformers;
 * ``fp finest``, ``fp full-res``: featpool on the bank's finest scale only,
@@ -31,6 +32,7 @@ Run::
 
     python benchmarks/bench_pipeline.py            # the sizes of the issue (a few minutes)
     python benchmarks/bench_pipeline.py --quick    # small sizes, a smoke test
+    python benchmarks/bench_pipeline.py --classic  # also the classic real-kernel banks
 """
 import argparse
 import gzip
@@ -86,25 +88,38 @@ def mnist_digits(n):
 # --------------------------------------------------------------------------
 
 def plain_setup(bank, shape):
-    """Padding and the bank's spectra on the padded grid (computed once, not timed)."""
+    """Padding and the bank's spectra on the padded grid (computed once, not timed).
+
+    For a bank of real kernels, only the half spectrum that real FFTs use.
+    """
     pad = bank.spatial_support
     padded = tuple(scipy.fft.next_fast_len(n + 2 * pad) for n in shape)
-    return pad, np.asarray(bank.for_shape(padded).spectra)
+    spectra = np.asarray(bank.for_shape(padded).spectra)
+    if bank.is_real:
+        spectra = np.ascontiguousarray(spectra[..., : padded[-1] // 2 + 1])
+    return pad, spectra
 
 
 def plain_features(images, pad, spectra, workers):
     """Full-resolution responses, modulus, pyramid of means: (n, n_filters, 21)."""
     n, h, w = images.shape
     n_filters, hp, wp = spectra.shape
+    real = wp != scipy.fft.next_fast_len(w + 2 * pad)  # half spectra: real kernels
+    wp = scipy.fft.next_fast_len(w + 2 * pad)
     assert all(h % g == 0 and w % g == 0 for g in LEVELS), "reshape-mean needs equal cells"
     out = np.empty((n, n_filters, sum(g * g for g in LEVELS)), dtype=np.float32)
     batch = max(1, WORK_BYTES // (n_filters * hp * wp * 8))
     for start in range(0, n, batch):
         x = images[start:start + batch]
         x = np.pad(x, ((0, 0), (pad, hp - h - pad), (pad, wp - w - pad)), mode="symmetric")
-        spectrum = scipy.fft.fft2(x, workers=workers)
-        responses = scipy.fft.ifft2(spectrum[:, None] * spectra, workers=workers,
-                                    overwrite_x=True)
+        if real:  # real kernels: real FFTs, as one would write them
+            spectrum = scipy.fft.rfft2(x, workers=workers)
+            responses = scipy.fft.irfft2(spectrum[:, None] * spectra, s=(hp, wp),
+                                         workers=workers)
+        else:
+            spectrum = scipy.fft.fft2(x, workers=workers)
+            responses = scipy.fft.ifft2(spectrum[:, None] * spectra, workers=workers,
+                                        overwrite_x=True)
         maps = np.abs(responses[..., pad:pad + h, pad:pad + w])
         cells = [maps.reshape(len(x), n_filters, g, h // g, g, w // g).mean(axis=(3, 5))
                  for g in LEVELS]
@@ -241,6 +256,25 @@ def large_image(size, n_threads):
         print(f"{label:<44}{seconds:>9.2f}{peak / 2**30:>10.3f}{verdict:>14}")
 
 
+def classic_banks(images, repeats, n_threads):
+    """featpool beside the plain pipeline on the classic (real-kernel) banks."""
+    shape = images.shape[1:]
+    print(f"\nClassic banks: {len(images)} images of {shape[0]}x{shape[1]}, float32, "
+          f"Pooling() (1, 2, 4)")
+    header = f"{'bank':<18}{'filters':>8}{'featpool img/s':>16}{'plain img/s':>13}{'featpool x':>12}"
+    print(header)
+    print("-" * len(header))
+    for name in ("leung_malik_bank", "schmid_bank", "rfs_bank", "log_bank", "dog_bank"):
+        bank = getattr(featpool, name)(shape, dtype=np.float32)
+        pad, spectra = plain_setup(bank, shape)
+        check_agreement(images, bank, pad, spectra, n_threads)
+        ours = median_time(lambda: featpool.filter_pool(images, bank, n_threads=n_threads),
+                           repeats)
+        plain = median_time(lambda: plain_features(images, pad, spectra, n_threads), repeats)
+        print(f"{name:<18}{len(bank):>8}{len(images) / ours:>16.1f}{len(images) / plain:>13.1f}"
+              f"{plain / ours:>12.2f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small inputs (smoke test)")
@@ -248,6 +282,8 @@ def main(argv=None):
     parser.add_argument("--n-threads", type=int, default=None,
                         help="threads for every method (default: all allowed cores)")
     parser.add_argument("--no-kymatio", action="store_true", help="skip Kymatio")
+    parser.add_argument("--classic", action="store_true",
+                        help="also the classic banks (Leung-Malik, Schmid, RFS, LoG, DoG)")
     args = parser.parse_args(argv)
 
     config = featpool.show_config(print_out=False)
@@ -264,6 +300,8 @@ def main(argv=None):
     compare("Natural-image tiles", sample_tiles(n_tiles, tile), 3, repeats, n_threads,
             Scattering2D)
     compare("MNIST digits", mnist_digits(n_digits), 2, repeats, n_threads, Scattering2D)
+    if args.classic:
+        classic_banks(sample_tiles(n_tiles, tile), repeats, n_threads)
     large_image(large, n_threads)
     print("\nfeatpool x: how many times faster featpool is (images/s ratio); goal: the "
           "issue's target.\npeak MiB: tracemalloc peak of one call (NumPy arrays; bank "
