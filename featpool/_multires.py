@@ -26,7 +26,9 @@ steps, each exact or measured:
    deviations (``E[g**2] - E[g]**2`` magnifies the error of ``E[g]``). Maps
    with a kink at every zero crossing of an oscillating real signal (``abs``
    and ``relu_split`` of any response, ``modulus`` of a real filter's) get
-   1.5 times more. Pooled features then stay within 1e-3 of full resolution
+   1.5 times more. ``real`` and ``square`` maps are band-limited (once and
+   twice the band of ``y``), so fewer samples make their quadrature exact.
+   Pooled features then stay within 1e-3 of full resolution
    (docs/responses.md, tests/test_responses.py, tests/test_multires.py).
 
 A coarse grid is used only where it saves at least a third of the points:
@@ -40,14 +42,16 @@ import scipy.fft
 
 from .pooling import _AxisWindows
 
-__all__ = ["BAND_ENERGY", "OVERSAMPLING", "KINKED_FACTOR", "MAX_COARSE_FRACTION",
-           "oversampling", "band_layout", "crop_indices", "Quadrature"]
+__all__ = ["BAND_ENERGY", "OVERSAMPLING", "KINKED_FACTOR", "SMOOTH_MARGIN",
+           "MAX_COARSE_FRACTION", "oversampling", "band_layout", "crop_indices", "Quadrature"]
 
 BAND_ENERGY = 1e-6
 # Coarse samples per band bin, by pooling op (measured, docs/responses.md).
 OVERSAMPLING = {"mean": 4.0, "sum": 4.0, "lp": 4.0, "var": 6.0, "std": 6.0}
 # More for maps with a kink at every zero crossing of a real oscillation.
 KINKED_FACTOR = 1.5
+# Margin over the exact oversampling of band-limited maps (real, square).
+SMOOTH_MARGIN = 1.5
 # The largest fraction of the fine grid's points a coarse grid may keep.
 MAX_COARSE_FRACTION = 2 / 3
 
@@ -76,7 +80,18 @@ def _symmetric_run(energy, fraction):
 
 
 def oversampling(ops, nonlinearity, real_filters):
-    """Coarse samples per band bin for pooling ``ops`` of maps ``nonlinearity(y)``."""
+    """Coarse samples per band bin for pooling ``ops`` of maps ``nonlinearity(y)``.
+
+    ``Re y`` and ``|y|**2`` are polynomials of the response, band-limited to
+    once and twice its band, and their squares (for var and std) to twice
+    that: the quadrature is exact with that many samples per bin, and
+    ``SMOOTH_MARGIN`` more covers the band's energy tails.
+    """
+    if nonlinearity in ("real", "square") and all(
+            op in ("mean", "sum", "var", "std") for op in ops):
+        degree = 1 if nonlinearity == "real" else 2
+        order = 2 if any(op in ("var", "std") for op in ops) else 1
+        return SMOOTH_MARGIN * degree * order
     factor = max(OVERSAMPLING[op] for op in ops)
     kinked = nonlinearity in ("abs", "relu_split") or (
         nonlinearity == "modulus" and real_filters)

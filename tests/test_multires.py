@@ -15,6 +15,7 @@ from featpool._multires import (
     KINKED_FACTOR,
     MAX_COARSE_FRACTION,
     OVERSAMPLING,
+    SMOOTH_MARGIN,
     Quadrature,
     band_layout,
     crop_indices,
@@ -313,9 +314,13 @@ def test_multiresolution_real_filters(poolings):
 
 def test_oversampling_by_op_and_map():
     assert oversampling(["mean"], "modulus", False) == OVERSAMPLING["mean"]
-    assert oversampling(["mean", "std"], "square", False) == OVERSAMPLING["std"]
+    assert oversampling(["mean", "std"], "modulus", False) == OVERSAMPLING["std"]
     assert oversampling(["mean"], "abs", False) == OVERSAMPLING["mean"] * KINKED_FACTOR
     assert oversampling(["var"], "modulus", True) == OVERSAMPLING["var"] * KINKED_FACTOR
+    # Band-limited maps: Re y has the band of y, |y|**2 twice it, squares double.
+    assert oversampling(["mean"], "real", False) == SMOOTH_MARGIN
+    assert oversampling(["mean", "std"], "square", True) == SMOOTH_MARGIN * 4
+    assert oversampling(["lp"], "real", False) == OVERSAMPLING["lp"]  # |Re y|**p
 
 
 def test_only_modulus_and_square_move_the_band():
