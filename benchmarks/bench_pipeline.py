@@ -33,6 +33,7 @@ Run::
     python benchmarks/bench_pipeline.py            # the sizes of the issue (a few minutes)
     python benchmarks/bench_pipeline.py --quick    # small sizes, a smoke test
     python benchmarks/bench_pipeline.py --classic  # also the classic real-kernel banks
+    python benchmarks/bench_pipeline.py --volumes  # also 3D volumes
 """
 import argparse
 import gzip
@@ -101,30 +102,40 @@ def plain_setup(bank, shape):
 
 
 def plain_features(images, pad, spectra, workers):
-    """Full-resolution responses, modulus, pyramid of means: (n, n_filters, 21)."""
-    n, h, w = images.shape
-    n_filters, hp, wp = spectra.shape
-    real = wp != scipy.fft.next_fast_len(w + 2 * pad)  # half spectra: real kernels
-    wp = scipy.fft.next_fast_len(w + 2 * pad)
-    assert all(h % g == 0 and w % g == 0 for g in LEVELS), "reshape-mean needs equal cells"
-    out = np.empty((n, n_filters, sum(g * g for g in LEVELS)), dtype=np.float32)
-    batch = max(1, WORK_BYTES // (n_filters * hp * wp * 8))
+    """Full-resolution responses, modulus, pyramid of means: (n, n_filters, n_cells).
+
+    2D or 3D (``images`` is (n, *spatial)).
+    """
+    n, spatial = len(images), images.shape[1:]
+    nd = len(spatial)
+    grid = tuple(scipy.fft.next_fast_len(s + 2 * pad) for s in spatial)
+    real = spectra.shape[-1] != grid[-1]  # half spectra: real kernels
+    n_filters = len(spectra)
+    axes = tuple(range(1, nd + 1))
+    assert all(s % g == 0 for s in spatial for g in LEVELS), "reshape-mean needs equal cells"
+    out = np.empty((n, n_filters, sum(g ** nd for g in LEVELS)), dtype=np.float32)
+    batch = max(1, WORK_BYTES // (n_filters * int(np.prod(grid)) * 8))
+    crop = (Ellipsis,) + tuple(slice(pad, pad + s) for s in spatial)
     for start in range(0, n, batch):
         x = images[start:start + batch]
-        x = np.pad(x, ((0, 0), (pad, hp - h - pad), (pad, wp - w - pad)), mode="symmetric")
+        x = np.pad(x, [(0, 0)] + [(pad, q - s - pad) for s, q in zip(spatial, grid)],
+                   mode="symmetric")
         if real:  # real kernels: real FFTs, as one would write them
-            spectrum = scipy.fft.rfft2(x, workers=workers)
-            responses = scipy.fft.irfft2(spectrum[:, None] * spectra, s=(hp, wp),
-                                         workers=workers)
+            spectrum = scipy.fft.rfftn(x, axes=axes, workers=workers)
+            responses = scipy.fft.irfftn(spectrum[:, None] * spectra, s=grid,
+                                         axes=tuple(a + 1 for a in axes), workers=workers)
         else:
-            spectrum = scipy.fft.fft2(x, workers=workers)
-            responses = scipy.fft.ifft2(spectrum[:, None] * spectra, workers=workers,
+            spectrum = scipy.fft.fftn(x, axes=axes, workers=workers)
+            responses = scipy.fft.ifftn(spectrum[:, None] * spectra,
+                                        axes=tuple(a + 1 for a in axes), workers=workers,
                                         overwrite_x=True)
-        maps = np.abs(responses[..., pad:pad + h, pad:pad + w])
-        cells = [maps.reshape(len(x), n_filters, g, h // g, g, w // g).mean(axis=(3, 5))
-                 for g in LEVELS]
-        out[start:start + batch] = np.concatenate(
-            [c.reshape(len(x), n_filters, -1) for c in cells], axis=-1)
+        maps = np.abs(responses[crop])
+        cells = []
+        for g in LEVELS:
+            blocks = maps.reshape((len(x), n_filters) + sum(((g, s // g) for s in spatial), ()))
+            cells.append(blocks.mean(axis=tuple(range(3, 3 + 2 * nd, 2))).reshape(
+                len(x), n_filters, -1))
+        out[start:start + batch] = np.concatenate(cells, axis=-1)
     return out
 
 
@@ -275,6 +286,25 @@ def classic_banks(images, repeats, n_threads):
               f"{plain / ours:>12.2f}")
 
 
+def volumes(n_volumes, size, repeats, n_threads):
+    """featpool beside the plain pipeline on 3D volumes (default 3D Gabor bank)."""
+    shape = (size,) * 3
+    rng = np.random.default_rng(0)
+    # Smoothed noise: a volume with structure at every scale.
+    from scipy import ndimage
+    images = np.stack([ndimage.gaussian_filter(rng.random(shape), 1.5) for _ in range(n_volumes)])
+    images = images.astype(np.float32)
+    bank = featpool.gabor_bank_3d(shape, dtype=np.float32)
+    pad, spectra = plain_setup(bank, shape)
+    full, multi = check_agreement(images, bank, pad, spectra, n_threads)
+    ours = median_time(lambda: featpool.filter_pool(images, bank, n_threads=n_threads), repeats)
+    plain = median_time(lambda: plain_features(images, pad, spectra, n_threads), repeats)
+    print(f"\nVolumes: {n_volumes} of {size}^3, float32, gabor_bank_3d {len(bank)} filters, "
+          f"Pooling() (1, 2, 4); rel. error {full:.1e} (full resolution), {multi:.1e} (multi)")
+    print(f"featpool {n_volumes / ours:.1f} volumes/s, plain {n_volumes / plain:.1f} "
+          f"volumes/s: featpool x {plain / ours:.2f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small inputs (smoke test)")
@@ -284,6 +314,7 @@ def main(argv=None):
     parser.add_argument("--no-kymatio", action="store_true", help="skip Kymatio")
     parser.add_argument("--classic", action="store_true",
                         help="also the classic banks (Leung-Malik, Schmid, RFS, LoG, DoG)")
+    parser.add_argument("--volumes", action="store_true", help="also 3D volumes")
     args = parser.parse_args(argv)
 
     config = featpool.show_config(print_out=False)
@@ -302,6 +333,8 @@ def main(argv=None):
     compare("MNIST digits", mnist_digits(n_digits), 2, repeats, n_threads, Scattering2D)
     if args.classic:
         classic_banks(sample_tiles(n_tiles, tile), repeats, n_threads)
+    if args.volumes:
+        volumes(4 if args.quick else 16, 32 if args.quick else 48, repeats, n_threads)
     large_image(large, n_threads)
     print("\nfeatpool x: how many times faster featpool is (images/s ratio); goal: the "
           "issue's target.\npeak MiB: tracemalloc peak of one call (NumPy arrays; bank "
