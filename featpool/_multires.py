@@ -220,35 +220,24 @@ class Quadrature:
         self.nd = len(spatial)
         origin = (0,) * self.nd if origin is None else tuple(origin)
         extent = tuple(spatial) if extent is None else tuple(extent)
-        windows = _windows(pooling, spatial)
+        starts, stops, cell_windows, self.counts = _cells(pooling, tuple(spatial))
         self.weights = []   # per axis: (touched windows, coarse) window sums
-        touched = []        # per axis: windows that meet the tile
-        sizes = []          # per axis: pixels of every window in the whole image
-        for n0, n, p, g, m, axis in zip(origin, extent, pad, grid, coarse, windows):
-            starts = np.concatenate([w[0] for w in axis])
-            stops = np.concatenate([w[1] for w in axis])
-            sizes.append((stops - starts).astype(np.float64))
-            lo = np.clip(starts - n0, 0, n)
-            hi = np.clip(stops - n0, 0, n)
-            keep = np.flatnonzero(hi > lo)
+        local = []          # per axis: each cell's window among the touched ones
+        touched = []
+        for n0, n, p, g, m, start, stop, index in zip(origin, extent, pad, grid, coarse,
+                                                      starts, stops, cell_windows):
+            lo = np.clip(start - n0, 0, n)
+            hi = np.clip(stop - n0, 0, n)
+            keep = np.flatnonzero(hi > lo)   # windows that meet the tile
             running = _running_weights(n, p, g, m)
             self.weights.append(running[hi[keep]] - running[lo[keep]])
-            touched.append(keep)
-        # The pooling's cells, as flat indices into the grid of every window
-        # combination; those the tile touches, and where they sit in its grid.
-        cells = _cell_index(windows)
-        per_axis = np.unravel_index(cells, [len(c) for c in sizes])
-        inside = np.ones(len(cells), dtype=bool)
-        local = []
-        for index, keep, n_windows in zip(per_axis, touched, map(len, sizes)):
-            where = np.full(n_windows, -1)
+            where = np.full(len(start), -1)
             where[keep] = np.arange(len(keep))
             local.append(where[index])
-            inside &= where[index] >= 0
+            touched.append(len(keep))
+        inside = np.logical_and.reduce([w >= 0 for w in local])
         self.cells = np.flatnonzero(inside)   # the pooling's cells the tile touches
-        self._local = np.ravel_multi_index([w[inside] for w in local],
-                                           [len(k) for k in touched])
-        self.counts = functools.reduce(np.multiply, [c[i] for c, i in zip(sizes, per_axis)])
+        self._local = np.ravel_multi_index([w[inside] for w in local], touched)
         self._cast = {}
 
     def _weights(self, dtype):
@@ -290,6 +279,24 @@ class Quadrature:
     def __call__(self, maps):
         """Pool real maps (lead, *coarse) as ``pooling`` would at full resolution."""
         return self.finish(self.moments(maps)).astype(maps.dtype, copy=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _cells(pooling, spatial):
+    """The pooling's windows on an image, shared by every tile's quadrature.
+
+    Per axis the (starts, stops) of every window, pyramid levels one after
+    the other; per axis each cell's window; the pixels of each cell.
+    """
+    windows = _windows(pooling, spatial)
+    starts = [np.concatenate([w[0] for w in axis]) for axis in windows]
+    stops = [np.concatenate([w[1] for w in axis]) for axis in windows]
+    cell_windows = np.unravel_index(_cell_index(windows), [len(s) for s in starts])
+    counts = functools.reduce(np.multiply, [(e - s)[i].astype(np.float64) for s, e, i
+                                            in zip(starts, stops, cell_windows)])
+    for array in starts + stops + list(cell_windows) + [counts]:
+        array.flags.writeable = False
+    return starts, stops, cell_windows, counts
 
 
 def _windows(pooling, spatial):

@@ -24,11 +24,11 @@ import scipy.fft
 
 from ._openmp_helpers import _effective_n_threads
 from . import _multires, _spectral
-from ._multires import (MAX_COARSE_FRACTION, Quadrature, band_layout, crop_indices,
-                        oversampling)
+from ._multires import (MAX_COARSE_FRACTION, OVERSAMPLING, Quadrature, band_layout,
+                        crop_indices, oversampling)
 from .filters import FilterBank
 from .filters._bank import _GRID_CACHE_SIZE, register_cache
-from .pooling import Pooling, _check_nonlinearity
+from .pooling import _MIN_PARALLEL_SIZE, Pooling, _check_nonlinearity
 
 __all__ = ["filter_responses", "filter_pool", "response_maps", "NONLINEARITIES",
            "BORDER_MODES"]
@@ -39,7 +39,7 @@ BORDER_MODES = {"reflect": "symmetric", "mirror": "reflect", "wrap": "wrap",
                 "constant": "constant", "nearest": "edge"}
 # Ops whose pooled value is an average over the cell, which multi-resolution
 # filtering approximates well; max and min would see only the sampled extreme.
-_AVERAGING = ("mean", "sum", "lp", "var", "std")
+_AVERAGING = tuple(OVERSAMPLING)
 # Bytes of complex responses held at once while filtering (per batch of images):
 # small enough that the allocator reuses memory instead of faulting in new pages.
 _WORK_BYTES = 32 * 2**20
@@ -53,8 +53,6 @@ _TILE = 512
 _FORWARD_COST = 1.5
 # Full-size response maps held at once in tiled mode.
 _MAP_BYTES = 256 * 2**20
-# Below this many complex values, a spectral product runs on one thread.
-_MIN_PARALLEL_SIZE = 1 << 16
 
 
 # --------------------------------------------------------------------------
@@ -328,9 +326,9 @@ def _group_spectra(bank, index, shape, coarse=None, centres=None, paired=False, 
     flat = crop_indices(shape, np.array(centres, dtype=np.intp).reshape(len(index), -1),
                         coarse)
     scale = np.prod(coarse) / np.prod(shape)  # ifft at the coarse size divides by less
-    cropped = np.asarray(spectra).reshape(len(index), -1)[np.arange(len(index))[
-        (slice(None),) + (None,) * len(shape)], flat] * scale
-    cropped = cropped.astype(spectra.dtype, copy=False)
+    cropped = np.take_along_axis(np.asarray(spectra).reshape(len(index), -1),
+                                 flat.reshape(len(index), -1), axis=1).reshape(flat.shape)
+    cropped = (cropped * scale).astype(spectra.dtype, copy=False)
     flat.flags.writeable = cropped.flags.writeable = False
     return cropped, flat
 
@@ -343,7 +341,7 @@ def _multiply(spectrum, filters, flat, out, n_threads):
     if out.size == 0:
         return
     real = spectrum.real.dtype
-    # Waking threads costs more than a small product.
+    # Waking threads costs more than a small product (as in featpool.pooling).
     n_threads = 1 if out.size < _MIN_PARALLEL_SIZE else _effective_n_threads(n_threads)
     b, f = out.shape[:2]
     spectra = np.ascontiguousarray(spectrum).reshape(b, -1).view(real)
@@ -550,13 +548,11 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
     kinds = _map_nonlinearities(nonlinearity)
     n_cells = sum(p.n_cells(x.shape[1:]) for p in poolings)
     out = np.empty((x.shape[0], len(bank), len(kinds), n_cells), dtype=bank.dtype)
-    spectra = {}  # one image spectrum per FFT grid
-    buffers = _Buffers()
-    for plan in plans:
-        key = (plan.pad, plan.padded, plan.periodic)
-        if key not in spectra:
-            spectra = {key: _forward(x, plan, mode, bank.dtype, workers)}
-        spectrum = spectra[key]
+    grid, buffers = None, _Buffers()
+    for plan in plans:  # the plans of one grid follow each other: one forward FFT
+        if grid != (plan.pad, plan.padded, plan.periodic):
+            grid = (plan.pad, plan.padded, plan.periodic)
+            spectrum = _forward(x, plan, mode, bank.dtype, workers)
         index = tuple(plan.index.tolist())
         paired = plan.full_resolution and bank.is_real
         if plan.full_resolution:
