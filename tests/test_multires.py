@@ -21,7 +21,14 @@ from featpool._multires import (
     crop_indices,
     oversampling,
 )
-from featpool.responses import _as_poolings, _plan
+from featpool.responses import _plan
+
+from _common import (
+    assert_each_pooling_close,
+    natural_images,
+    relative_error,
+    uses_coarse_grids,
+)
 
 DTYPES = (np.float32, np.float64)
 
@@ -235,36 +242,9 @@ def test_band_layout_keeps_full_resolution_when_little_is_saved():
 # The engine: any image size and cell layout, every nonlinearity
 # --------------------------------------------------------------------------
 
-def natural(shape, n=3):
-    """``n`` grey natural images, then white noise (the hardest for multi-resolution)."""
-    from skimage import data
-    from skimage.transform import resize
-
-    images = [resize(getattr(data, name)() / 255.0, shape, anti_aliasing=True)
-              for name in ("camera", "coins", "grass")][:n]
-    images.append(np.random.default_rng(2).random(shape))
-    return np.stack(images)
-
-
-def relative_error(fast, full):
-    n = len(full)
-    return (np.linalg.norm((fast - full).reshape(n, -1), axis=1)
-            / np.linalg.norm(full.reshape(n, -1), axis=1))
-
-
-def assert_each_pooling_close(fast, full, poolings, shape, tol=1e-3):
-    """Each pooling's features within ``tol`` of full resolution (relative, per image)."""
-    start = 0
-    for pooling in poolings:
-        stop = start + pooling.n_cells(shape)
-        error = relative_error(fast[..., start:stop], full[..., start:stop])
-        assert error.max() <= tol, f"{pooling}: relative errors {error}"
-        start = stop
-
-
-def uses_coarse_grids(bank, shape, poolings, nonlinearity="modulus", mode="reflect"):
-    plans = _plan(bank, shape, mode, _as_poolings(poolings), True, nonlinearity)
-    return any(not p.full_resolution for p in plans)
+def natural(shape):
+    """camera, coins, grass and noise: the images of these tests."""
+    return natural_images(shape, ("camera", "coins", "grass"), noise_seed=2)
 
 
 @pytest.mark.parametrize("shape, poolings", [

@@ -13,6 +13,13 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import ndimage
 
+from _common import (
+    assert_each_pooling_close,
+    natural_images,
+    relative_error,
+    uses_coarse_grids,
+)
+
 import featpool
 from featpool import (
     FilterBank,
@@ -38,24 +45,6 @@ DTYPES = (np.float32, np.float64)
 
 def random_images(shape, seed=0):
     return np.random.default_rng(seed).random(shape)
-
-
-@functools.lru_cache(maxsize=None)
-def natural_images(shape):
-    """Grey natural images from skimage.data, resized to ``shape``, plus noise."""
-    from skimage import data
-    from skimage.color import rgb2gray
-    from skimage.transform import resize
-
-    images = []
-    for name in ("grass", "coins", "brick", "camera", "astronaut"):
-        image = getattr(data, name)()
-        image = rgb2gray(image) if image.ndim == 3 else image / 255.0
-        images.append(resize(image, shape, anti_aliasing=True))
-    images.append(random_images(shape, seed=1))
-    out = np.stack(images)
-    out.flags.writeable = False
-    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -118,13 +107,6 @@ def per_filter_error(got, want):
     """Max error of each filter's responses relative to that filter's largest response."""
     axes = (0,) + tuple(range(2, got.ndim))
     return np.abs(got - want).max(axis=axes) / np.abs(want).max(axis=axes)
-
-
-def relative_error(got, want):
-    """Per image, ||got - want|| / ||want|| over its feature vector."""
-    got = got.reshape(got.shape[0], -1).astype(np.float64)
-    want = want.reshape(want.shape[0], -1).astype(np.float64)
-    return np.linalg.norm(got - want, axis=1) / np.linalg.norm(want, axis=1)
 
 
 def pooled_responses(images, bank, poolings, nonlinearity, **kwargs):
@@ -423,8 +405,7 @@ def test_tiled_multiresolution(dtype, monkeypatch):
     images = natural_images(shape)[-3:]
     bank = gabor_bank(shape, dtype=dtype)
     poolings = (Pooling("mean"), Pooling("std", levels=(1, 3)), Pooling("sum", size=20))
-    plans = responses._plan(bank, (64, 64), "constant", poolings, True)
-    assert any(not p.full_resolution for p in plans)  # coarse grids on the tiles
+    assert uses_coarse_grids(bank, (64, 64), poolings, mode="constant")  # on the tiles
     fast = filter_pool(images, bank, poolings)
     monkeypatch.setattr(responses, "_BANK_BYTES", 2**40)  # whole images, full resolution
     full = filter_pool(images, bank, poolings, multiresolution=False)
@@ -480,12 +461,7 @@ def test_multiresolution_error_on_natural_images(shape, dtype, n_images, pooling
     bank = gabor_bank(shape, dtype=dtype)  # the default bank
     fast = filter_pool(images, bank, poolings)
     full = filter_pool(images, bank, poolings, multiresolution=False)
-    start = 0
-    for pooling in poolings:
-        stop = start + pooling.n_cells(shape)
-        error = relative_error(fast[..., start:stop], full[..., start:stop])
-        assert error.max() <= 1e-3, f"{pooling}: relative errors {error}"
-        start = stop
+    assert_each_pooling_close(fast, full, poolings, shape)
     # The low-frequency filters of the default bank do run at a coarser grid.
     assert relative_error(fast, full).max() > 1e-7
 
