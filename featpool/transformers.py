@@ -45,12 +45,12 @@ from .filters import (
     rfs_bank,
     schmid_bank,
 )
-from .pooling import Pooling
+from .pooling import _OPS, Pooling
 from .responses import BORDER_MODES, NONLINEARITIES, filter_pool, response_maps
 
 __all__ = ["FilterBankPooling", "SpatialPooling"]
 
-OPS = ("mean", "max", "min", "sum", "lp", "std", "var")
+OPS = tuple(_OPS)
 BANKS = ("gabor", "morlet", "leung_malik", "schmid", "rfs", "log", "dog", "learned")
 # Builders per bank name and number of spatial dimensions.
 _BUILDERS = {
@@ -257,7 +257,8 @@ def _filter_maps(bank, nonlinearity, second_bank=None):
     if second_bank is not None:
         n_orientations = 1 + max(m["orientation_index"] for m in second_bank.metadata)
     maps = []
-    for described in response_maps(bank, nonlinearity, second_bank):
+    all_described = response_maps(bank, nonlinearity, second_bank)
+    for described in all_described:
         m = bank.metadata[described["filter"]]
         entry = {"kind": m["kind"], "s": m.get("scale_index"), "o": m.get("orientation_index"),
                  "t": m.get("tau"), "k": m.get("centroid"),
@@ -274,7 +275,7 @@ def _filter_maps(bank, nonlinearity, second_bank=None):
         maps.append(entry)
     names = [_map_name(m) for m in maps]
     if len(set(names)) < len(names):  # e.g. a custom bank: tell filters apart by index
-        for m, described in zip(maps, response_maps(bank, nonlinearity, second_bank)):
+        for m, described in zip(maps, all_described):
             m["kind"] = f"{m['kind']}{described['filter']}"
     return maps
 
@@ -660,7 +661,9 @@ default='modulus'
         self.n_channels_ = samples[0].shape[0]
         self._spatial = spatial
         self._poolings = poolings
-        self._maps = self._output_maps()
+        self._input_maps = _filter_maps(self.bank_, self.nonlinearity, self.second_bank_)
+        self._maps = self._invariances(
+            np.zeros((1, 1, len(self._input_maps), 1), dtype=np.float32))[1]
         return self
 
     def _bank_kwargs(self, name, nd):
@@ -762,8 +765,9 @@ default='modulus'
                                       _check_shape_param(self.image_shape, "image_shape", owner),
                                       self.image_shape_, self.channel_axis, owner)
         self._check_samples(samples, sample_shape)
-        n_out = len(self.get_feature_names_out())
-        features = _by_shape(samples, n_out, self.dtype, self._features)
+        n_cells = sum(p.n_cells(self._spatial) for p in self._poolings)
+        features = _by_shape(samples, self.n_channels_ * len(self._maps) * n_cells, self.dtype,
+                             self._features)
         return _normalize(features, self.normalization)
 
     def _check_samples(self, samples, sample_shape):
@@ -785,27 +789,20 @@ default='modulus'
 
     def _features(self, samples):
         """Features (n, C * maps * cells), unnormalized, of an array (n, C, *spatial)."""
-        n, n_channels = samples.shape[:2]
-        images = _widen(samples.reshape((-1,) + samples.shape[2:]), self.bank_.ndim)
-        pooled = filter_pool(images, self.bank_, self._poolings, nonlinearity=self.nonlinearity,
-                             mode=self.mode, second_bank=self.second_bank_,
-                             batch_size=self.batch_size, n_threads=self.n_threads)
-        pooled = pooled.reshape((n, n_channels) + pooled.shape[1:])
-        maps = _filter_maps(self.bank_, self.nonlinearity, self.second_bank_)
+        pooled = filter_pool(_widen(samples, self.bank_.ndim), self.bank_, self._poolings,
+                             nonlinearity=self.nonlinearity, mode=self.mode, channel_axis=1,
+                             second_bank=self.second_bank_, batch_size=self.batch_size,
+                             n_threads=self.n_threads)  # (n, C, maps, cells)
+        return self._invariances(pooled)[0].reshape(len(samples), -1)
+
+    def _invariances(self, pooled):
+        """Scale and orientation pooling of (n, C, maps, cells): (pooled, their maps)."""
+        maps = self._input_maps
         if self.scale_pooling is not None:
             pooled, maps = _pool_scales(pooled, maps, self.scale_pooling)
         if self.rotation is not None:
             pooled, maps = _pool_orientations(pooled, maps, self.rotation)
-        return pooled.reshape(n, -1)
-
-    def _output_maps(self):
-        maps = _filter_maps(self.bank_, self.nonlinearity, self.second_bank_)
-        dummy = np.zeros((1, 1, len(maps), 1), dtype=np.float32)
-        if self.scale_pooling is not None:
-            dummy, maps = _pool_scales(dummy, maps, self.scale_pooling)
-        if self.rotation is not None:
-            dummy, maps = _pool_orientations(dummy, maps, self.rotation)
-        return maps
+        return pooled, maps
 
     def get_feature_names_out(self, input_features=None):
         """Name each output feature by its filter, op and pyramid cell.
@@ -1024,12 +1021,12 @@ class SpatialPooling(TransformerMixin, BaseEstimator):
                     f"{owner} was fitted on {self._n_maps} map(s) of shape {self._spatial}"
                     f"{' (its sliding-window pooling needs that shape)' if fixed else ''}; "
                     f"got samples of shape {shape or x.shape}.")
-        n_out = len(self.get_feature_names_out())
+        n_out = self._n_maps * sum(p.n_cells(self._spatial) for p in self._poolings)
         features = _by_shape(samples, n_out, self.dtype, self._pool)
         return _normalize(features, self.normalization)
 
     def _pool(self, maps):
-        x = maps.astype(self.dtype, copy=False)
+        x = np.ascontiguousarray(maps, dtype=self.dtype)  # one copy for every pooling
         pooled = np.concatenate([p(x, self.spatial_ndim, n_threads=self.n_threads)
                                  for p in self._poolings], axis=-1)
         return pooled.reshape(len(x), -1)

@@ -115,6 +115,18 @@ def test_channels_are_filtered_one_by_one(images):
     np.testing.assert_allclose(rows.fit(flat).transform(flat), features, rtol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(5, 16, 3), (5, 12, 4), (3, 6, 7, 3)],
+                         ids=["3-wide", "4-wide", "volumes-3-deep"])
+def test_narrow_images_are_not_taken_for_colour(shape):
+    # 3 or 4 pixels along the last axis, no channel_axis: grey images, as in fit.
+    x = np.random.default_rng(0).random(shape)
+    model = FilterBankPooling(normalization=None).fit(x)
+    features = model.transform(x)
+    assert features.shape[0] == shape[0] and np.isfinite(features).all()
+    assert_allclose = np.testing.assert_allclose
+    assert_allclose(features[1:2], model.transform(x[1:2]), rtol=1e-6)
+
+
 def test_list_of_images_of_different_sizes():
     rng = np.random.default_rng(1)
     images = [rng.random((30, 40)), rng.random((24, 24)), rng.random((50, 33)),
