@@ -620,9 +620,11 @@ def _second_layer_pairs(bank, second_bank):
     """(i, j) for every first-layer filter i and coarser second-layer filter j."""
     if second_bank is None:
         return []
+    # Coarser by more than rounding: banks built apart (e.g. a second bank
+    # from a frequency range) give equal scales frequencies an ulp apart.
     return [(i, j) for i, m1 in enumerate(bank.metadata)
             for j, m2 in enumerate(second_bank.metadata)
-            if (m2["frequency"] or 0.0) < (m1["frequency"] or 0.0)]
+            if (m2["frequency"] or 0.0) < (m1["frequency"] or 0.0) * (1 - 1e-9)]
 
 
 def _run_second_layer(x, bank, second_bank, pairs, mode, nonlinearity, poolings,

@@ -805,3 +805,11 @@ def test_subsets_of_a_lazy_bank_compute_their_own_filters(builder):
     assert_array_equal(nested.spectra, bank.spectra[[11, 9]])
     assert_array_equal(sub.spectra, bank.spectra[[9, 2, 5, 11]])
     assert [m["orientation_index"] for m in nested.metadata] == [3, 1]
+
+
+@pytest.mark.parametrize("builder", [gabor_bank, morlet_bank])
+def test_other_grid_has_exactly_the_same_frequencies(builder):
+    # Not recomputed from a frequency range: bit-equal, for every scale.
+    bank = builder((256, 256), bandwidth=0.5)
+    other = bank.for_shape((300, 290))
+    assert [m["frequency"] for m in other.metadata] == [m["frequency"] for m in bank.metadata]

@@ -217,6 +217,22 @@ def test_learned_bank_is_fitted_and_seeded(images):
     assert len(FilterBankPooling(**params).fit(many).bank_) == 8
 
 
+def test_second_layer_pairs_only_coarser_scales():
+    # A second bank built from a frequency range has the first bank's scales
+    # an ulp apart: equal scales must not pass for coarser (bandwidth 0.5).
+    from featpool import response_maps
+
+    model = FilterBankPooling(second_layer=True, bank_params=dict(bandwidth=0.5))
+    model.fit(np.random.default_rng(0).random((2, 64, 64)))
+    n_scales = 1 + max(m["scale_index"] for m in model.bank_.metadata)
+    n_orientations = len(model.bank_) // n_scales
+    second = [m for m in response_maps(model.bank_, second_bank=model.second_bank_)
+              if m["layer"] == 2]
+    # First-layer scale s pairs with the second bank's scales s + 1 .. n_scales - 1.
+    coarser = sum(n_scales - 1 - s for s in range(n_scales))
+    assert len(second) == coarser * n_orientations ** 2
+
+
 def test_second_layer(images):
     model = FilterBankPooling(n_scales=3, n_orientations=4, second_layer=True,
                               levels=(1,)).fit(images)

@@ -140,10 +140,8 @@ def _add_gaussian(out, centre, cov, weight=1.0):
 
 
 @cached_builder
-def _build(kind, shape, n_scales, n_orientations, bandwidth, aspect_ratio,
-           frequency_range, dtype):
+def _build(kind, shape, frequencies, n_orientations, bandwidth, aspect_ratio, dtype):
     nd = len(shape)
-    frequencies = _frequencies(shape, n_scales, bandwidth, aspect_ratio, frequency_range)
     if nd == 2:
         angles = np.pi * np.arange(n_orientations) / n_orientations
         # Array-axis order (row, col) = (y, x): theta = 0 varies along columns.
@@ -176,9 +174,8 @@ def _build(kind, shape, n_scales, n_orientations, bandwidth, aspect_ratio,
                                             dtype),
                           (len(gaussians),) + tuple(shape), COMPLEX[dtype])
     # On another grid: the same frequencies, not that grid's defaults.
-    builder = functools.partial(_build_on_grid, kind, len(frequencies), n_orientations,
-                                bandwidth, aspect_ratio,
-                                (float(frequencies[-1]), float(frequencies[0])), dtype)
+    builder = functools.partial(_build_on_grid, kind, frequencies, n_orientations,
+                                bandwidth, aspect_ratio, dtype)
     return FilterBank(spectra, metadata, support_radius=support,
                       max_frequency=max_frequency, is_real=False, builder=builder)
 
@@ -200,10 +197,8 @@ def _spectra(kind, shape, gaussians, dtype, index=None):
     return spectra
 
 
-def _build_on_grid(kind, n_scales, n_orientations, bandwidth, aspect_ratio,
-                   frequency_range, dtype, shape):
-    return _build(kind, shape, n_scales, n_orientations, bandwidth, aspect_ratio,
-                  frequency_range, dtype)
+def _build_on_grid(kind, frequencies, n_orientations, bandwidth, aspect_ratio, dtype, shape):
+    return _build(kind, shape, frequencies, n_orientations, bandwidth, aspect_ratio, dtype)
 
 
 def _validated(func, shape, nd, n_scales, n_orientations, bandwidth, aspect_ratio,
@@ -216,7 +211,9 @@ def _validated(func, shape, nd, n_scales, n_orientations, bandwidth, aspect_rati
     aspect_ratio = check_float(aspect_ratio, "aspect_ratio", func)
     frequency_range = check_frequency_range(frequency_range, func)
     dtype = check_dtype(dtype, func)
-    return shape, n_scales, n_orientations, bandwidth, aspect_ratio, frequency_range, dtype
+    frequencies = _frequencies(shape, n_scales, bandwidth, aspect_ratio, frequency_range)
+    return (shape, tuple(float(f) for f in frequencies), n_orientations, bandwidth,
+            aspect_ratio, dtype)
 
 
 def gabor_bank(shape, n_scales=None, n_orientations=8, bandwidth=1.0, aspect_ratio=0.5,
