@@ -7,11 +7,6 @@ def _openmp_enabled():
     return bool(FEATPOOL_OPENMP_ENABLED)
 
 
-def _openmp_max_threads():
-    """Threads OpenMP would use now (respects OMP_NUM_THREADS and threadpoolctl)."""
-    return omp_get_max_threads()
-
-
 def _cpu_count():
     try:
         return len(os.sched_getaffinity(0))

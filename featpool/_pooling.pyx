@@ -187,7 +187,7 @@ cdef inline double _sum_taps(const floating* row, Py_ssize_t start, Py_ssize_t l
     """
     cdef Py_ssize_t t, pos
     cdef double total = 0.0, re, im, a1 = 0.0, a2 = 0.0, a3 = 0.0
-    if not o.cplx and (o.transform == T_NONE or o.transform == T_REAL):
+    if not o.cplx and o.transform == T_NONE:
         # Four running sums: long windows (global pooling) are not bound by
         # the latency of one chain of additions.
         t = lo
@@ -651,7 +651,8 @@ def pool_kernel(
     cdef const unsigned char* mplane
 
     o.op = op
-    o.transform = transform
+    # 'real' of real input is the input: the plain paths read it as it is.
+    o.transform = T_NONE if transform == T_REAL and not cplx else transform
     o.cplx = cplx
     o.extreme = op == OP_MAX or op == OP_MIN
     o.is_min = op == OP_MIN

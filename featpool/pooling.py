@@ -312,14 +312,16 @@ def _blocks(n_images, in_size, out_shape, n_threads):
     def n_tasks():
         return -(-n_images // block_n) * -(-d_out // block_d) * -(-h_out // block_h)
 
-    while n_tasks() < 4 * n_threads and (block_n > 1 or block_d > 1 or block_h > 1):
+    # More, smaller tasks only to share them out: one thread keeps them whole.
+    while (n_threads > 1 and n_tasks() < 4 * n_threads
+           and (block_n > 1 or block_d > 1 or block_h > 1)):
         if block_n > 1:
             block_n = (block_n + 1) // 2
         elif block_d > 1:
             block_d = (block_d + 1) // 2
         else:
             block_h = (block_h + 1) // 2
-    return block_n, block_d, block_h
+    return block_n, block_d, block_h, n_tasks()
 
 
 def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlinearity,
@@ -351,14 +353,12 @@ def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlineari
         mask4 = mask.reshape((mask.shape[0],) + spatial)
     if x4.size < _MIN_PARALLEL_SIZE:
         n_threads = 1
-    block_n, block_d, block_h = _blocks(n_images, int(np.prod(spatial)), out_spatial,
-                                        n_threads)
+    block_n, block_d, block_h, n_tasks = _blocks(n_images, int(np.prod(spatial)),
+                                                 out_spatial, n_threads)
     ad, ah, aw = axes
     geometry = np.ascontiguousarray(np.stack([a.geometry for a in axes]))
     size = scratch_size(geometry, ad.taps, ah.taps, aw.taps, ad.counts, block_d, block_h,
                         spatial[2])
-    n_tasks = (-(-n_images // block_n) * -(-out_spatial[0] // block_d)
-               * -(-out_spatial[1] // block_h))
     n_threads = min(n_threads, n_tasks)
     scratch = np.empty((n_threads, size))
     iscratch = np.empty((n_threads, size if return_indices else 1), dtype=np.int64)
