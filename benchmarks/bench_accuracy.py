@@ -33,9 +33,6 @@ Run::
     python benchmarks/bench_accuracy.py --only mnist rotation
 """
 import argparse
-import gzip
-import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -50,17 +47,11 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import import_kymatio_scattering2d  # noqa: E402
-from bench_pooling import median_time, peak_memory
+from _common import find_mnist, load_mnist, median_time, peak_memory  # noqa: E402
 
-from featpool._openmp_helpers import _effective_n_threads  # noqa: E402
+import featpool  # noqa: E402
 from featpool.transformers import FilterBankPooling  # noqa: E402
 
-MNIST_SHA256 = {
-    "t10k-images-idx3-ubyte.gz":
-        "9fe7630f90c0e670227960a294637bc2e78a29d724810e24204eb342c9f033a1",
-    "t10k-labels-idx1-ubyte.gz":
-        "2c54c993d38068b3c3adb720a5cdee07065a066a7b36e7d1df720548d6359eba",
-}
 # The configurations the docs name (docs/transformers.md).
 DEFAULT = {}
 MNIST_BEST = dict(n_orientations=6, levels=(1, 7))
@@ -117,27 +108,6 @@ def featpool_features(params, fit_images):
 # MNIST
 # --------------------------------------------------------------------------
 
-def find_mnist(path):
-    candidates = [path] if path else []
-    candidates += [os.environ.get("FEATPOOL_MNIST"),
-                   Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist",
-                   "/work/shared/data/mnist"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "t10k-images-idx3-ubyte.gz").exists():
-            return Path(candidate)
-    return None
-
-
-def load_mnist(folder):
-    arrays = []
-    for name, offset in (("t10k-images-idx3-ubyte.gz", 16), ("t10k-labels-idx1-ubyte.gz", 8)):
-        raw = (folder / name).read_bytes()
-        if hashlib.sha256(raw).hexdigest() != MNIST_SHA256[name]:
-            raise ValueError(f"{folder / name} does not have the expected sha256.")
-        arrays.append(np.frombuffer(gzip.decompress(raw), np.uint8, offset=offset))
-    return arrays[0].reshape(-1, 28, 28), arrays[1]
-
-
 def bench_mnist(args):
     folder = find_mnist(args.mnist)
     if folder is None:
@@ -149,7 +119,7 @@ def bench_mnist(args):
     train, test = slice(0, n), slice(len(images) - n, None)
     used = np.concatenate([images[train], images[test]])
     timing = used[: 1000 if args.quick else 3000]
-    threads = _effective_n_threads(None)
+    threads = featpool.show_config(print_out=False)["n_threads"]
     extractors = [
         ("raw pixels", raw_pixels, 1),
         ("skimage hog (9 or., 7x7 cells, 2x2 blocks)", hog_features(7), 1),
@@ -438,8 +408,8 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), default=list(SECTIONS))
     parser.add_argument("--mnist", help="folder holding t10k-images-idx3-ubyte.gz")
     args = parser.parse_args(argv)
-    print(f"featpool bench_accuracy: {_effective_n_threads(None)} threads"
-          f"{', quick' if args.quick else ''}")
+    threads = featpool.show_config(print_out=False)["n_threads"]
+    print(f"featpool bench_accuracy: {threads} threads{', quick' if args.quick else ''}")
     for name in args.only:
         SECTIONS[name](args)
 

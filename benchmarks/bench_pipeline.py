@@ -36,10 +36,7 @@ Run::
     python benchmarks/bench_pipeline.py --volumes  # also 3D volumes
 """
 import argparse
-import gzip
 import os
-import time
-import tracemalloc
 
 import numpy as np
 import scipy.fft
@@ -47,9 +44,8 @@ import scipy.fft
 import featpool
 from _peers import import_kymatio_scattering2d
 from featpool.responses import _plan
-from bench_pooling import median_time, peak_memory
+from _common import find_mnist, load_mnist, median_time, peak_memory, traced
 
-MNIST = "/work/shared/data/mnist/t10k-images-idx3-ubyte.gz"
 LEVELS = (1, 2, 4)  # featpool's default Pooling
 WORK_BYTES = 256 * 2**20
 GOALS = {"plain fft": 3.0, "kymatio": 10.0}  # featpool at least this many times faster
@@ -78,9 +74,7 @@ def sample_tiles(n, size):
 
 
 def mnist_digits(n):
-    with gzip.open(MNIST, "rb") as f:
-        raw = f.read()
-    images = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(-1, 28, 28)
+    images, _ = load_mnist(find_mnist())
     return (images[:n] / 255.0).astype(np.float32)
 
 
@@ -163,8 +157,8 @@ def check_agreement(images, bank, pad, spectra, n_threads):
 # --------------------------------------------------------------------------
 
 def measure(name, func, n_images, repeats, threads):
-    features = func()
-    seconds = median_time(func, repeats)
+    features = func()  # also the warm-up
+    seconds = median_time(func, repeats, warmup=False)
     return {
         "method": name,
         "images/s": n_images / seconds,
@@ -234,17 +228,6 @@ def print_table(rows):
               f"{row['dim']:>8}{row['peak MiB']:>10.1f}{row['threads']:>9}  {row.get('note', '')}")
 
 
-def traced(func):
-    """(seconds, peak bytes NumPy allocated) of one call."""
-    tracemalloc.start()
-    start = time.perf_counter()
-    func()
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return seconds, peak
-
-
 def large_image(size, n_threads):
     bank = featpool.gabor_bank((size, size), dtype=np.float32)
     image = np.random.default_rng(0).random((size, size), dtype=np.float32)
@@ -278,10 +261,11 @@ def classic_banks(images, repeats, n_threads):
     for name in ("leung_malik_bank", "schmid_bank", "rfs_bank", "log_bank", "dog_bank"):
         bank = getattr(featpool, name)(shape, dtype=np.float32)
         pad, spectra = plain_setup(bank, shape)
-        check_agreement(images, bank, pad, spectra, n_threads)
+        check_agreement(images, bank, pad, spectra, n_threads)  # warms both up
         ours = median_time(lambda: featpool.filter_pool(images, bank, n_threads=n_threads),
-                           repeats)
-        plain = median_time(lambda: plain_features(images, pad, spectra, n_threads), repeats)
+                           repeats, warmup=False)
+        plain = median_time(lambda: plain_features(images, pad, spectra, n_threads), repeats,
+                            warmup=False)
         print(f"{name:<18}{len(bank):>8}{len(images) / ours:>16.1f}{len(images) / plain:>13.1f}"
               f"{plain / ours:>12.2f}")
 
@@ -297,8 +281,10 @@ def volumes(n_volumes, size, repeats, n_threads):
     bank = featpool.gabor_bank_3d(shape, dtype=np.float32)
     pad, spectra = plain_setup(bank, shape)
     full, multi = check_agreement(images, bank, pad, spectra, n_threads)
-    ours = median_time(lambda: featpool.filter_pool(images, bank, n_threads=n_threads), repeats)
-    plain = median_time(lambda: plain_features(images, pad, spectra, n_threads), repeats)
+    ours = median_time(lambda: featpool.filter_pool(images, bank, n_threads=n_threads), repeats,
+                       warmup=False)  # check_agreement warmed both up
+    plain = median_time(lambda: plain_features(images, pad, spectra, n_threads), repeats,
+                        warmup=False)
     print(f"\nVolumes: {n_volumes} of {size}^3, float32, gabor_bank_3d {len(bank)} filters, "
           f"Pooling() (1, 2, 4); rel. error {full:.1e} (full resolution), {multi:.1e} (multi)")
     print(f"featpool {n_volumes / ours:.1f} volumes/s, plain {n_volumes / plain:.1f} "

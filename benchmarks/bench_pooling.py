@@ -17,8 +17,6 @@ Run::
     python benchmarks/bench_pooling.py --quick    # small sizes, a smoke test
 """
 import argparse
-import time
-import tracemalloc
 
 import numpy as np
 from scipy import ndimage
@@ -26,30 +24,10 @@ from skimage.measure import block_reduce
 
 import featpool
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:  # torch is a bench extra, not a dependency
-    torch = None
+from _common import median_time, peak_memory
+from _peers import import_torch
 
-
-def median_time(func, repeats):
-    func()  # warm up: page faults, thread pool start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def peak_memory(func):
-    """Peak bytes that NumPy allocates while ``func`` runs (tracemalloc)."""
-    tracemalloc.start()
-    func()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
+torch, F = import_torch()  # torch is a bench extra, not a dependency
 
 
 def numpy_pool(x, nd, k, s, op):
