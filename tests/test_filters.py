@@ -320,9 +320,11 @@ def test_gabor_3d_orientations_on_half_sphere():
 def test_gabor_3d_small_orientation_counts(n):
     u = np.array([m["orientation"] for m in gabor_bank_3d((8, 8, 8), n_orientations=n,
                                                             n_scales=1).metadata])
+    assert u.shape == (n, 3)
+    assert_allclose(np.linalg.norm(u, axis=1), 1)
     cosines = np.abs(u @ u.T)
     np.fill_diagonal(cosines, 0)
-    if n == 3:  # three orthogonal axes
+    if n <= 3:  # one, two or three mutually orthogonal axes
         assert cosines.max() < 1e-6
     if n == 6:  # the icosahedron's six axes: 63.4 degrees apart
         assert_allclose(cosines[cosines > 0], 1 / np.sqrt(5), atol=1e-3)
