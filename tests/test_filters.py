@@ -815,3 +815,13 @@ def test_other_grid_has_exactly_the_same_frequencies(builder):
     bank = builder((256, 256), bandwidth=0.5)
     other = bank.for_shape((300, 290))
     assert [m["frequency"] for m in other.metadata] == [m["frequency"] for m in bank.metadata]
+
+
+def test_select_of_a_kernel_bank_transforms_only_its_kernels():
+    bank = leung_malik_bank((40, 40))
+    part = bank.select([3, 17, 40], (64, 60))
+    assert_allclose(part.spectra, bank.subset([3, 17, 40]).for_shape((64, 60)).spectra,
+                    atol=1e-12)
+    assert part.metadata == bank.subset([3, 17, 40]).metadata
+    # Its builder holds the three kernels, not the bank's 48.
+    assert len(bank.subset([3, 17, 40]).builder.args[0]) == 3

@@ -485,8 +485,11 @@ class FilterBank:
         if key not in cache:
             if len(cache) >= _GRID_CACHE_SIZE:  # drop the oldest
                 cache.pop(next(iter(cache)))
-            subset = self.subset(list(key[0]))
-            cache[key] = subset if subset.shape == key[1] else subset.for_shape(key[1])
+            if key[1] != self.shape and self.builder is not None and len(key[1]) == self.ndim:
+                # Straight on the new grid: no copy of the subset on this one.
+                cache[key] = _subset_builder(self.builder, key[0])(key[1])
+            else:
+                cache[key] = self.subset(list(key[0])).for_shape(key[1])
         return cache[key]
 
     def filters_spatial(self):
@@ -545,8 +548,8 @@ class FilterBank:
             support_radius=self.support_radius[index],
             max_frequency=self.max_frequency[index],
             is_real=bool(self.is_real),
-            builder=None if self.builder is None else functools.partial(
-                _subset_on_grid, self.builder, tuple(int(i) for i in index)),
+            builder=None if self.builder is None else _subset_builder(
+                self.builder, tuple(int(i) for i in index)),
         )
 
     def orientation_groups(self):
@@ -594,6 +597,20 @@ def _take(make, outer, index=None):
 def _subset_on_grid(builder, index, shape):
     """Builder of FilterBank.subset banks."""
     return builder(shape).subset(list(index))
+
+
+def _subset_builder(builder, index):
+    """The builder of a subset: a kernel bank's keeps only the chosen kernels.
+
+    Others build the whole bank on the grid and take the subset, which costs
+    nothing for lazy banks (Gabor, Morlet) but a transform of every kernel
+    for :meth:`FilterBank.from_kernels` banks.
+    """
+    if isinstance(builder, functools.partial) and builder.func is _kernels_on_grid:
+        kernels, metadata, origin, dtype = builder.args
+        return functools.partial(_kernels_on_grid, kernels[list(index)],
+                                 tuple(metadata[i] for i in index), origin, dtype)
+    return functools.partial(_subset_on_grid, builder, tuple(index))
 
 
 def filter_metadata(kind, **fields):
