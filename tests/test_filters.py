@@ -825,3 +825,11 @@ def test_select_of_a_kernel_bank_transforms_only_its_kernels():
     assert part.metadata == bank.subset([3, 17, 40]).metadata
     # Its builder holds the three kernels, not the bank's 48.
     assert len(bank.subset([3, 17, 40]).builder.args[0]) == 3
+
+
+def test_clear_cache_empties_the_banks_on_other_grids():
+    bank = leung_malik_bank((32, 32))
+    bigger = bank.for_shape((48, 48))
+    assert bank.for_shape((48, 48)) is bigger
+    clear_cache()
+    assert bank.for_shape((48, 48)) is not bigger

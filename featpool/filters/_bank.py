@@ -17,6 +17,7 @@ Conventions shared by every bank in ``featpool.filters``:
   vector in array-axis order.
 """
 import functools
+import weakref
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -38,6 +39,9 @@ COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64),
            np.dtype(np.float64): np.dtype(np.complex128)}
 
 _CACHED_BUILDERS = []
+# Banks that keep themselves on other grids (for_shape, select): clear_cache
+# empties those caches too.
+_BANKS_ON_GRIDS = weakref.WeakSet()
 # Banks kept per bank for other grids (for_shape) and filter groups (select):
 # a few image sizes times the engine's few groups of filters.
 _GRID_CACHE_SIZE = 32
@@ -62,7 +66,9 @@ def clear_cache():
 
     Builders such as :func:`gabor_bank` return the same (read-only) bank when
     called twice with the same arguments; each builder keeps its 16 most
-    recent banks.
+    recent banks. Banks also keep themselves on the grids they were used on
+    (:meth:`FilterBank.for_shape`, :meth:`FilterBank.select`), and the
+    response engine its plans and group spectra: all are forgotten.
 
     Examples
     --------
@@ -76,6 +82,8 @@ def clear_cache():
     """
     for builder in _CACHED_BUILDERS:
         builder.cache_clear()
+    for bank in list(_BANKS_ON_GRIDS):
+        bank._for_shape_cache.clear()
 
 
 def _read_only(array):
@@ -464,6 +472,7 @@ class FilterBank:
             if len(cache) >= _GRID_CACHE_SIZE:  # drop the oldest
                 cache.pop(next(iter(cache)))
             cache[shape] = self.builder(shape)
+            _BANKS_ON_GRIDS.add(self)
         return cache[shape]
 
     def select(self, indices, shape):
@@ -490,6 +499,7 @@ class FilterBank:
                 cache[key] = _subset_builder(self.builder, key[0])(key[1])
             else:
                 cache[key] = self.subset(list(key[0])).for_shape(key[1])
+            _BANKS_ON_GRIDS.add(self)
         return cache[key]
 
     def filters_spatial(self):
