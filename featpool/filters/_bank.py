@@ -50,9 +50,7 @@ _GRID_CACHE_SIZE = 32
 def cached_builder(func):
     """Cache a bank builder on its (canonical, hashable) arguments."""
     # Small: a bank for a 1024x1024 grid can take hundreds of MiB.
-    cached = functools.lru_cache(maxsize=16)(func)
-    _CACHED_BUILDERS.append(cached)
-    return cached
+    return register_cache(functools.lru_cache(maxsize=16)(func))
 
 
 def register_cache(cached):
@@ -161,9 +159,6 @@ class LazySpectra:
         self.make = make
         self.layout = tuple(int(n) for n in layout)
         self.dtype = np.dtype(dtype)
-
-    def __reduce__(self):
-        return (LazySpectra, (self.make, self.layout, self.dtype))
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -34,39 +34,32 @@ def check_shape(shape, ndim, func):
     return tuple(int(v) for v in values)
 
 
-def check_int(value, name, func, minimum=1):
-    """Return ``value`` as an int >= ``minimum``."""
-    message = (
-        f"The '{name}' parameter of {func} must be an int >= {minimum}. "
-        f"Got {value!r} instead."
-    )
+def check_int(value, name, func):
+    """Return ``value`` as an int >= 1."""
+    message = f"The '{name}' parameter of {func} must be an int >= 1. Got {value!r} instead."
     if not _is_int(value):
         raise TypeError(message)
-    if value < minimum:
+    if value < 1:
         raise ValueError(message)
     return int(value)
 
 
-def check_float(value, name, func, low=0.0, high=np.inf, high_inclusive=False):
-    """Return ``value`` as a finite float in ``(low, high)`` (or ``(low, high]``)."""
-    if high == np.inf:
-        expected = f"a float > {low:g}"
-    else:
-        expected = f"a float in the range ({low:g}, {high:g}{']' if high_inclusive else ')'}"
-    message = f"The '{name}' parameter of {func} must be {expected}. Got {value!r} instead."
+def check_float(value, name, func, low=0.0):
+    """Return ``value`` as a finite float > ``low``."""
+    message = (f"The '{name}' parameter of {func} must be a float > {low:g}. "
+               f"Got {value!r} instead.")
     if not _is_real(value):
         raise TypeError(message)
-    in_range = value > low and (value <= high if high_inclusive else value < high)
-    if not (np.isfinite(value) and in_range):
+    if not (np.isfinite(value) and value > low):
         raise ValueError(message)
     return float(value)
 
 
-def check_floats(values, name, func, low=0.0):
-    """Return a non-empty sequence of floats > ``low`` as a tuple."""
+def check_floats(values, name, func):
+    """Return a non-empty sequence of floats > 0 as a tuple."""
     message = (
-        f"The '{name}' parameter of {func} must be a non-empty sequence of floats > "
-        f"{low:g}. Got {values!r} instead."
+        f"The '{name}' parameter of {func} must be a non-empty sequence of floats > 0. "
+        f"Got {values!r} instead."
     )
     try:
         values = tuple(values)
@@ -74,7 +67,7 @@ def check_floats(values, name, func, low=0.0):
         raise TypeError(message) from None
     if not all(_is_real(v) for v in values):
         raise TypeError(message)
-    if not values or not all(np.isfinite(v) and v > low for v in values):
+    if not values or not all(np.isfinite(v) and v > 0 for v in values):
         raise ValueError(message)
     return tuple(float(v) for v in values)
 
