@@ -755,6 +755,16 @@ def _nested_finest(spatial, levels, op, nan_policy, mask):
     return int(finest)
 
 
+def _check_levels(levels, owner):
+    """Pyramid levels as a tuple of ints >= 1, or a ValueError naming ``owner``."""
+    if isinstance(levels, (numbers.Integral, str, bytes)) or len(levels) == 0 or not all(
+        isinstance(g, numbers.Integral) and not isinstance(g, bool) and g >= 1 for g in levels
+    ):
+        raise ValueError(f"The 'levels' parameter of {owner} must be a non-empty sequence of "
+                         f"ints >= 1. Got {levels!r} instead.")
+    return tuple(int(g) for g in levels)
+
+
 class Pooling:
     """How to pool each map into cells: a spatial pyramid or a sliding window.
 
@@ -791,15 +801,7 @@ class Pooling:
                  p=2.0):
         _check_op(op, p)
         if size is None:
-            if isinstance(levels, numbers.Integral) or len(levels) == 0 or not all(
-                isinstance(g, numbers.Integral) and not isinstance(g, bool) and g >= 1
-                for g in levels
-            ):
-                raise ValueError(
-                    f"The 'levels' parameter of Pooling must be a non-empty sequence of "
-                    f"ints >= 1. Got {levels!r} instead."
-                )
-            levels = tuple(int(g) for g in levels)
+            levels = _check_levels(levels, "Pooling")
         self.op, self.levels, self.p = op, levels, p
         self.size, self.stride, self.padding = size, stride, padding
 

@@ -45,7 +45,7 @@ from .filters import (
     rfs_bank,
     schmid_bank,
 )
-from .pooling import _OPS, Pooling
+from .pooling import _OPS, Pooling, _check_levels
 from .responses import BORDER_MODES, NONLINEARITIES, filter_pool, response_maps
 
 __all__ = ["FilterBankPooling", "SpatialPooling"]
@@ -198,15 +198,6 @@ def _read(estimator, X, reset, image_shape, fitted_shape, channel_axis, owner):
 # --------------------------------------------------------------------------
 # Pooling specs, names, reductions, normalization
 # --------------------------------------------------------------------------
-
-def _check_levels(levels, owner):
-    if isinstance(levels, (str, bytes)) or len(levels) == 0 or not all(
-        isinstance(g, numbers.Integral) and not isinstance(g, bool) and g >= 1 for g in levels
-    ):
-        raise ValueError(f"The 'levels' parameter of {owner} must be a non-empty sequence of "
-                         f"ints >= 1. Got {levels!r} instead.")
-    return tuple(int(g) for g in levels)
-
 
 def _poolings(pooling, levels, owner):
     """The Pooling specs: op names become pyramids over ``levels``."""
