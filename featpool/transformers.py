@@ -763,6 +763,7 @@ default='modulus'
 
     def _check_samples(self, samples, sample_shape):
         owner = type(self).__name__
+        fixed = any(p.size is not None for p in self._poolings)
         for s in _first_of_each_shape(samples):
             if s.ndim - 1 != self.bank_.ndim or s.shape[0] != self.n_channels_:
                 raise ValueError(
@@ -771,7 +772,6 @@ default='modulus'
                     f"{self.bank_.ndim}D images. Got samples with {s.shape[0]} channel(s) of "
                     f"{s.ndim - 1}D images (shape {sample_shape or s.shape})."
                 )
-            fixed = any(p.size is not None for p in self._poolings)
             if fixed and tuple(max(n, 2) for n in s.shape[1:]) != self._spatial:
                 raise ValueError(
                     f"{owner} was fitted on images of spatial shape {self._spatial}; its "
