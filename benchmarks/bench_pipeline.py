@@ -43,7 +43,7 @@ import scipy.fft
 
 import featpool
 from _peers import import_kymatio_scattering2d
-from featpool.responses import _plan
+from featpool._engine import make_plans as _plan
 from _common import find_mnist, load_mnist, median_time, peak_memory, traced
 
 LEVELS = (1, 2, 4)  # featpool's default Pooling

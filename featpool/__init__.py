@@ -1,7 +1,10 @@
 """featpool: image feature extraction with filter banks and fast 2D/3D pooling.
 
-The path of every image: filter bank (``featpool.filters``) → responses and
-nonlinearity (``featpool.responses``) → pooling (``featpool.pooling``).
+The path of every image: samples (``featpool.samples``) → filter bank
+(``featpool.filters``) → responses and nonlinearity (``featpool.responses``)
+→ pooling (``featpool.pooling``) → invariance (``featpool.invariance``) →
+normalization (``featpool.normalization``), with names
+(``featpool.feature_names``); ``featpool.pipeline`` composes them.
 """
 import os
 
@@ -12,8 +15,9 @@ import os
 # value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from ._config import show_config  # noqa: E402
+from ._config import config_context, get_config, set_config, show_config  # noqa: E402
 from .filters import (  # noqa: E402
+    BANKS,
     FilterBank,
     PatchFilters,
     clear_cache,
@@ -39,11 +43,14 @@ from .pooling import (  # noqa: E402
     pyramid_pool,
 )
 from .responses import filter_pool, filter_responses, response_maps  # noqa: E402
+from .pipeline import extract_features  # noqa: E402
+from .samples import read_samples  # noqa: E402
 from .transformers import FilterBankPooling, SpatialPooling  # noqa: E402
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BANKS",
     "FilterBank",
     "FilterBankPooling",
     "SpatialPooling",
@@ -52,11 +59,14 @@ __all__ = [
     "adaptive_pool2d",
     "adaptive_pool3d",
     "clear_cache",
+    "config_context",
     "dog_bank",
+    "extract_features",
     "filter_pool",
     "filter_responses",
     "gabor_bank",
     "gabor_bank_3d",
+    "get_config",
     "global_pool",
     "learn_patch_filters",
     "leung_malik_bank",
@@ -67,8 +77,10 @@ __all__ = [
     "pool3d",
     "pool_output_shape",
     "pyramid_pool",
+    "read_samples",
     "response_maps",
     "rfs_bank",
     "schmid_bank",
+    "set_config",
     "show_config",
 ]

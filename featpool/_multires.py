@@ -40,14 +40,15 @@ import functools
 import numpy as np
 import scipy.fft
 
-from .pooling import _AxisWindows
+from ._cache import cached
+from ._vocabulary import AVERAGING as OVERSAMPLING
+from ._vocabulary import finish_moments, moment_maps
+from ._windows import AxisWindows, window_geometry
 
 __all__ = ["BAND_ENERGY", "OVERSAMPLING", "KINKED_FACTOR", "SMOOTH_MARGIN",
            "MAX_COARSE_FRACTION", "oversampling", "band_layout", "crop_indices", "Quadrature"]
 
 BAND_ENERGY = 1e-6
-# Coarse samples per band bin, by pooling op (measured, docs/responses.md).
-OVERSAMPLING = {"mean": 4.0, "sum": 4.0, "lp": 4.0, "var": 6.0, "std": 6.0}
 # More for maps with a kink at every zero crossing of a real oscillation.
 KINKED_FACTOR = 1.5
 # Margin over the exact oversampling of band-limited maps (real, square).
@@ -177,7 +178,7 @@ def _dirichlet(d, m, n):
     return np.where(near, 1.0, value)
 
 
-@functools.lru_cache(maxsize=32)
+@cached(32)
 def _running_weights(n, pad, grid, coarse):
     """(n + 1, coarse): cumulative weights of each sample over pixels pad..pad+n-1.
 
@@ -255,33 +256,18 @@ class Quadrature:
 
     def moments(self, maps):
         """The sums :meth:`finish` needs: a tuple of (lead, len(cells)) arrays."""
-        op = self.pooling.op
-        if op == "lp":
-            return (self.sums(np.abs(maps) ** self.pooling.p),)
-        if op in ("var", "std"):
-            maps = maps.astype(np.float64)
-            return self.sums(maps), self.sums(maps * maps)
-        return (self.sums(maps),)
+        return tuple(self.sums(m) for m in moment_maps(maps, self.pooling.op, self.pooling.p))
 
     def finish(self, moments):
         """Pooled values (lead, n_cells) from :meth:`moments` summed over the whole image."""
-        op, counts = self.pooling.op, self.counts
-        if op == "sum":
-            return moments[0]
-        if op == "lp":
-            return np.maximum(moments[0] / counts, 0) ** (1.0 / self.pooling.p)
-        mean = moments[0] / counts
-        if op == "mean":
-            return mean
-        var = np.maximum(moments[1] / counts - mean * mean, 0)
-        return var if op == "var" else np.sqrt(var)
+        return finish_moments(self.pooling.op, moments, self.counts, self.pooling.p)
 
     def __call__(self, maps):
         """Pool real maps (lead, *coarse) as ``pooling`` would at full resolution."""
         return self.finish(self.moments(maps)).astype(maps.dtype, copy=False)
 
 
-@functools.lru_cache(maxsize=64)
+@cached(64)
 def _cells(pooling, spatial):
     """The pooling's windows on an image, shared by every tile's quadrature.
 
@@ -302,10 +288,12 @@ def _cells(pooling, spatial):
 def _windows(pooling, spatial):
     """Per axis, a list of (starts, stops) arrays: one per pyramid level (or one)."""
     if pooling.size is None:
-        axes = [[_AxisWindows.adaptive(n, g) for g in pooling.levels] for n in spatial]
+        axes = [[AxisWindows.adaptive(n, g) for g in pooling.levels] for n in spatial]
     else:
-        axes = [[_AxisWindows.sliding(n, k, s, p, d, n_out)]
-                for n, (k, s, p, d, n_out) in zip(spatial, pooling._geometry(spatial))]
+        geometry = window_geometry(spatial, len(spatial), pooling.size, pooling.stride,
+                                   pooling.padding, 1, False)
+        axes = [[AxisWindows.sliding(n, k, s, p, d, n_out)]
+                for n, (k, s, p, d, n_out) in zip(spatial, geometry)]
     return [[(w.taps[0] + w.taps[1], w.taps[0] + w.taps[2]) for w in level] for level in axes]
 
 

@@ -1,4 +1,4 @@
-"""OpenMP availability and the effective number of threads."""
+"""OpenMP availability and thread limits: the primitives of featpool._config."""
 import os
 
 
@@ -8,40 +8,15 @@ def _openmp_enabled():
 
 
 def _cpu_count():
+    """CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
 
-def _effective_n_threads(n_threads=None):
-    """Resolve a user's ``n_threads`` to a positive thread count.
-
-    ``None`` means every thread that OpenMP allows (itself limited by
-    ``OMP_NUM_THREADS`` and ``threadpoolctl``), capped at the usable CPUs.
-    A negative value counts back from that number (``-1`` is all of them,
-    ``-2`` all but one), as in joblib and scikit-learn.
-    """
-    if n_threads is not None and (
-        isinstance(n_threads, bool) or not isinstance(n_threads, int)
-        and not hasattr(n_threads, "__index__")
-    ):
-        raise TypeError(
-            f"The 'n_threads' parameter must be an int or None. "
-            f"Got {n_threads!r} of type {type(n_threads).__name__} instead."
-        )
-    if n_threads is not None:
-        n_threads = int(n_threads)
-    if n_threads == 0:
-        raise ValueError(
-            "The 'n_threads' parameter must be a positive or negative int, or None. "
-            "Got 0 instead."
-        )
+def _omp_max_threads():
+    """Threads an OpenMP region may use now (OMP_NUM_THREADS, threadpoolctl); 1 without OpenMP."""
     if not FEATPOOL_OPENMP_ENABLED:
         return 1
-    max_threads = min(omp_get_max_threads(), _cpu_count())
-    if n_threads is None:
-        return max(max_threads, 1)
-    if n_threads < 0:
-        return max(max_threads + 1 + n_threads, 1)
-    return n_threads
+    return max(int(omp_get_max_threads()), 1)

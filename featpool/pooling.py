@@ -7,13 +7,14 @@ friends); see ``docs/pooling.md`` for the full contract.
 
 This module validates, casts and allocates; the loops are in ``_pooling.pyx``.
 """
-import functools
 import numbers
 
 import numpy as np
 
-from ._openmp_helpers import _effective_n_threads
-from ._pooling import pool_kernel, scratch_size
+from ._config import effective_n_threads
+from ._vocabulary import KERNEL_NONLINEARITIES, NAN_POLICIES, OPS
+from ._windows import (AxisWindows, flatten_cells, per_axis, pool_cells, pyramid, run,
+                       window_geometry)
 
 __all__ = [
     "Pooling",
@@ -25,22 +26,6 @@ __all__ = [
     "pyramid_pool",
     "pool_output_shape",
 ]
-
-# Keep in sync with the enum in _pooling.pyx.
-_OPS = {"max": 0, "min": 1, "sum": 2, "mean": 3, "lp": 4, "var": 5, "std": 6}
-_NAN_POLICIES = ("propagate", "omit")
-# Keep in sync with the T_* enum in _pooling.pyx.
-_NONLINEARITIES = {None: 0, "modulus": 1, "real": 2, "abs": 3, "square": 4,
-                   "relu_pos": 5, "relu_neg": 6}
-# Target number of output elements per parallel task: large enough to amortise
-# the task's set-up and the rows its windows share with the next task, small
-# enough that its work space stays in cache.
-_TASK_OUTPUTS = 16384
-# Input elements per task at least, grouping small images.
-_TASK_INPUTS = 32768
-# Below this many input elements, starting threads costs more than it saves.
-_MIN_PARALLEL_SIZE = 1 << 16
-
 
 # --------------------------------------------------------------------------
 # Validation helpers
@@ -71,40 +56,16 @@ def _as_float_array(x, nonlinearity=None, name="x"):
 
 
 def _check_nonlinearity(nonlinearity):
-    if nonlinearity not in _NONLINEARITIES:
+    if not (nonlinearity is None or isinstance(nonlinearity, str)):
+        raise TypeError(f"The 'nonlinearity' parameter must be None or one of "
+                        f"{sorted(k for k in KERNEL_NONLINEARITIES if k)}. "
+                        f"Got {nonlinearity!r} instead.")
+    if nonlinearity not in KERNEL_NONLINEARITIES:
         raise ValueError(
             f"The 'nonlinearity' parameter must be None or one of "
-            f"{sorted(k for k in _NONLINEARITIES if k)}. Got {nonlinearity!r} instead."
+            f"{sorted(k for k in KERNEL_NONLINEARITIES if k)}. Got {nonlinearity!r} instead."
         )
     return nonlinearity
-
-
-def _per_axis(value, nd, name, minimum):
-    """Expand an int or a tuple of ``nd`` ints, each at least ``minimum``."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        values = (int(value),) * nd
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            values = None
-        if (
-            values is None
-            or len(values) != nd
-            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                       for v in values)
-        ):
-            raise TypeError(
-                f"The '{name}' parameter must be an int or a tuple of {nd} ints. "
-                f"Got {value!r} instead."
-            )
-        values = tuple(int(v) for v in values)
-    if any(v < minimum for v in values):
-        raise ValueError(
-            f"The '{name}' parameter must be an int >= {minimum} (or a tuple of them). "
-            f"Got {value!r} instead."
-        )
-    return values
 
 
 def _per_axis_bool(value, nd, name):
@@ -131,9 +92,11 @@ def _check_spatial(x, nd, func):
 
 
 def _check_op(op, p):
-    if op not in _OPS:
+    if not isinstance(op, str):
+        raise TypeError(f"The 'op' parameter must be one of {sorted(OPS)}. Got {op!r} instead.")
+    if op not in OPS:
         raise ValueError(
-            f"The 'op' parameter must be one of {sorted(_OPS)}. Got {op!r} instead."
+            f"The 'op' parameter must be one of {sorted(OPS)}. Got {op!r} instead."
         )
     if op == "lp":
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not (
@@ -146,9 +109,9 @@ def _check_op(op, p):
 
 
 def _check_nan_policy(nan_policy):
-    if nan_policy not in _NAN_POLICIES:
+    if not isinstance(nan_policy, str) or nan_policy not in NAN_POLICIES:
         raise ValueError(
-            f"The 'nan_policy' parameter must be one of {list(_NAN_POLICIES)}. "
+            f"The 'nan_policy' parameter must be one of {list(NAN_POLICIES)}. "
             f"Got {nan_policy!r} instead."
         )
     return nan_policy == "omit"
@@ -187,15 +150,6 @@ def _check_indices(return_indices, op):
 # Window geometry
 # --------------------------------------------------------------------------
 
-def _output_length(n, k, s, p, d, ceil_mode):
-    """PyTorch's ``pooling_output_shape``, including its ceil-mode rule."""
-    span = n + 2 * p - d * (k - 1) - 1
-    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1  # the last window would start in the right padding
-    return out
-
-
 def pool_output_shape(shape, size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Shape of the result of :func:`pool2d` / :func:`pool3d` for an input shape.
 
@@ -219,159 +173,8 @@ def pool_output_shape(shape, size, stride=None, padding=0, dilation=1, ceil_mode
             f"The 'size' parameter must be an int or a tuple of 2 or 3 ints. "
             f"Got {size!r} instead."
         )
-    geom = _window_geometry(tuple(shape)[-nd:], nd, size, stride, padding, dilation, ceil_mode)
+    geom = window_geometry(tuple(shape)[-nd:], nd, size, stride, padding, dilation, ceil_mode)
     return tuple(shape)[:-nd] + tuple(g[-1] for g in geom)
-
-
-def _window_geometry(spatial, nd, size, stride, padding, dilation, ceil_mode):
-    """Validate the window parameters; return (k, s, p, d, n_out) per axis."""
-    size = _per_axis(size, nd, "size", 1)
-    stride = size if stride is None else _per_axis(stride, nd, "stride", 1)
-    padding = _per_axis(padding, nd, "padding", 0)
-    dilation = _per_axis(dilation, nd, "dilation", 1)
-    geom = []
-    for ax, (n, k, s, p, d) in enumerate(zip(spatial, size, stride, padding, dilation)):
-        if p > k // 2:
-            raise ValueError(
-                f"The 'padding' parameter must be at most half the window size on every "
-                f"axis: padding {padding} for size {size}."
-            )
-        extent = d * (k - 1) + 1
-        if extent > n + 2 * p:
-            raise ValueError(
-                f"The window (size {size}, dilation {dilation}) is larger than the padded "
-                f"input on pooled axis {ax}: {extent} > {n} + 2 * {p}. Pooled axes have "
-                f"shape {tuple(spatial)}."
-            )
-        geom.append((k, s, p, d, _output_length(n, k, s, p, d, ceil_mode)))
-    return geom
-
-
-class _AxisWindows:
-    """The windows along one pooled axis, as the kernel reads them.
-
-    ``geometry`` is (size, stride, dilation), size 0 for adaptive windows;
-    ``taps`` is (start, lo, hi) per output: window ``o`` reads input
-    ``start[o] + t * dilation`` for ``lo[o] <= t < hi[o]``; ``counts`` is
-    (taps inside the input, taps inside the padded input) per output.
-    """
-
-    def __init__(self, geometry, start, lo, hi, cpad):
-        self.geometry = np.asarray(geometry, dtype=np.intp)
-        self.taps = np.ascontiguousarray(np.stack([start, lo, hi]), dtype=np.intp)
-        self.counts = np.ascontiguousarray(np.stack([hi - lo, cpad]), dtype=np.float64)
-        self.n_out = self.taps.shape[1]
-        for array in (self.geometry, self.taps, self.counts):
-            array.flags.writeable = False  # instances are cached and shared
-
-    # Cached: building the arrays costs more than pooling a small image.
-    @classmethod
-    @functools.lru_cache(maxsize=256)
-    def sliding(cls, n, k, s, p, d, n_out):
-        start = np.arange(n_out, dtype=np.intp) * s - p
-        lo = np.where(start < 0, -(start // d), 0)          # ceil(-start / d)
-        hi = np.minimum(k, -((start - n) // d))              # ceil((n - start) / d)
-        cpad = np.minimum(k, -((start - n - p) // d))
-        return cls((k, s, d), start, lo, hi, cpad)
-
-    @classmethod
-    @functools.lru_cache(maxsize=256)
-    def adaptive(cls, n, g):
-        """PyTorch's bins: start = floor(i*n/g), end = ceil((i+1)*n/g)."""
-        if n % g == 0:  # equal, disjoint bins: sliding windows, the fast path
-            return cls.sliding(n, n // g, n // g, 0, 1, g)
-        i = np.arange(g, dtype=np.intp)
-        start = (i * n) // g
-        hi = -((-(i + 1) * n) // g) - start
-        return cls((0, 1, 1), start, np.zeros_like(start), hi, hi)
-
-    @classmethod
-    def trivial(cls):
-        """One window of one tap: the depth axis of 2D pooling."""
-        return cls.sliding(1, 1, 1, 0, 1, 1)
-
-
-# --------------------------------------------------------------------------
-# The driver
-# --------------------------------------------------------------------------
-
-def _blocks(n_images, in_size, out_shape, n_threads):
-    """Images, output planes and output rows per task.
-
-    Enough tasks to keep the threads busy, each large enough to amortise its
-    set-up (small maps are grouped several images to a task) and small enough
-    that its work space stays in cache.
-    """
-    d_out, h_out, w_out = out_shape
-    block_h = max(1, min(h_out, _TASK_OUTPUTS // max(w_out, 1)))
-    block_d = max(1, min(d_out, _TASK_OUTPUTS // (block_h * w_out)))
-    block_n = 1
-    if block_d == d_out and block_h == h_out:
-        block_n = max(1, min(n_images, _TASK_INPUTS // max(in_size, 1)))
-
-    def n_tasks():
-        return -(-n_images // block_n) * -(-d_out // block_d) * -(-h_out // block_h)
-
-    # More, smaller tasks only to share them out: one thread keeps them whole.
-    while (n_threads > 1 and n_tasks() < 4 * n_threads
-           and (block_n > 1 or block_d > 1 or block_h > 1)):
-        if block_n > 1:
-            block_n = (block_n + 1) // 2
-        elif block_d > 1:
-            block_d = (block_d + 1) // 2
-        else:
-            block_h = (block_h + 1) // 2
-    return block_n, block_d, block_h, n_tasks()
-
-
-def _run(x, nd, axes, op, p, omit, mask, include_pad, return_indices, nonlinearity,
-         n_threads):
-    """Call the kernel on ``x`` (already validated) and reshape the result."""
-    cplx = x.dtype.kind == "c"
-    real_dtype = x.real.dtype if cplx else x.dtype
-    lead = x.shape[: x.ndim - nd]
-    spatial = x.shape[x.ndim - nd:]
-    if nd == 2:
-        spatial = (1,) + spatial
-        axes = [_AxisWindows.trivial()] + list(axes)
-    out_spatial = tuple(a.n_out for a in axes)
-    n_images = int(np.prod(lead, dtype=np.int64))
-    out = np.empty((n_images,) + out_spatial, dtype=real_dtype)
-    indices = np.empty(out.shape if return_indices else (1, 1, 1, 1), dtype=np.int64)
-    result_shape = lead + out_spatial[3 - nd:]
-    n_threads = _effective_n_threads(n_threads)
-    if n_images == 0:
-        out = out.reshape(result_shape)
-        return (out, indices.reshape(result_shape)) if return_indices else out
-
-    x4 = x.reshape((n_images,) + spatial)
-    if cplx:  # the kernel reads interleaved (re, im) pairs
-        x4 = x4.view(real_dtype)
-    if mask is None:
-        mask4 = np.ones((1, 1, 1, 1), dtype=np.uint8)
-    else:
-        mask4 = mask.reshape((mask.shape[0],) + spatial)
-    if x4.size < _MIN_PARALLEL_SIZE:
-        n_threads = 1
-    block_n, block_d, block_h, n_tasks = _blocks(n_images, int(np.prod(spatial)),
-                                                 out_spatial, n_threads)
-    ad, ah, aw = axes
-    geometry = np.ascontiguousarray(np.stack([a.geometry for a in axes]))
-    size = scratch_size(geometry, ad.taps, ah.taps, aw.taps, ad.counts, block_d, block_h,
-                        spatial[2])
-    n_threads = min(n_threads, n_tasks)
-    scratch = np.empty((n_threads, size))
-    iscratch = np.empty((n_threads, size if return_indices else 1), dtype=np.int64)
-    pool_kernel(
-        x4, mask4, geometry, ad.taps, ah.taps, aw.taps, ad.counts, ah.counts, aw.counts,
-        block_n, block_d, block_h, _OPS[op], p, omit, mask is not None, return_indices,
-        include_pad, _NONLINEARITIES[nonlinearity], cplx, out, indices, scratch, iscratch,
-        n_threads,
-    )
-    out = out.reshape(result_shape)
-    if return_indices:
-        return out, indices.reshape(result_shape)
-    return out
 
 
 def _check_common(x, nd, func, op, p, nan_policy, mask, return_indices, nonlinearity):
@@ -395,15 +198,15 @@ def _pool(x, nd, func, size, stride, padding, dilation, ceil_mode, op, p,
         if return_indices:
             raise ValueError("return_indices=True cannot be combined with wrap.")
         # Circular padding makes the padded cells real: pad here, pool unpadded.
-        pads = _per_axis(padding, nd, "padding", 0)
+        pads = per_axis(padding, nd, "padding", 0)
         width = [(0, 0)] * (x.ndim - nd) + [(q, q) if w else (0, 0) for q, w in zip(pads, wrap)]
         x = np.pad(x, width, mode="wrap")
         if mask is not None:
             mask = np.pad(mask, [(0, 0)] + width[x.ndim - nd:], mode="wrap")
         padding = tuple(0 if w else q for q, w in zip(pads, wrap))
     spatial = x.shape[x.ndim - nd:]
-    geom = _window_geometry(spatial, nd, size, stride, padding, dilation, ceil_mode)
-    axes = [_AxisWindows.sliding(n, *g) for n, g in zip(spatial, geom)]
+    geom = window_geometry(spatial, nd, size, stride, padding, dilation, ceil_mode)
+    axes = [AxisWindows.sliding(n, *g) for n, g in zip(spatial, geom)]
     for ax, a in enumerate(axes):
         if np.any(a.taps[2] <= a.taps[1]):
             raise ValueError(
@@ -411,8 +214,8 @@ def _pool(x, nd, func, size, stride, padding, dilation, ceil_mode, op, p,
                 f"axis {ax} (length {spatial[ax]}) hold no input cell, only padding. "
                 f"Reduce the padding or the dilation."
             )
-    return _run(x, nd, axes, op, p, omit, mask, count_include_pad, return_indices,
-                nonlinearity, n_threads)
+    return run(x, nd, axes, op, p, omit, mask, count_include_pad, return_indices,
+               nonlinearity, effective_n_threads(n_threads))
 
 
 _POOL_DOC = """Pool the last {nd} axes of ``x`` with a sliding window.
@@ -578,9 +381,9 @@ def _adaptive(x, nd, func, output_size, op, p, nan_policy, mask, return_indices,
             f"The 'output_size' parameter must hold sizes >= 1. Got {given!r} instead."
         )
     grid = tuple(n if g is None else int(g) for n, g in zip(spatial, output_size))
-    axes = [_AxisWindows.adaptive(n, g) for n, g in zip(spatial, grid)]
-    return _run(x, nd, axes, op, p, omit, mask, False, return_indices, nonlinearity,
-                n_threads)
+    axes = [AxisWindows.adaptive(n, g) for n, g in zip(spatial, grid)]
+    return run(x, nd, axes, op, p, omit, mask, False, return_indices, nonlinearity,
+               effective_n_threads(n_threads))
 
 
 _ADAPTIVE_DOC = """Pool the last {nd} axes of ``x`` onto a fixed grid of cells.
@@ -629,11 +432,6 @@ def adaptive_pool3d(x, output_size, op="max", p=2.0, nan_policy="propagate", mas
 
 adaptive_pool2d.__doc__ = _ADAPTIVE_DOC.format(nd=2, axes="H, W", grid="3, 3")
 adaptive_pool3d.__doc__ = _ADAPTIVE_DOC.format(nd=3, axes="D, H, W", grid="3, 3, 3")
-
-
-def _flatten_cells(out, ndim):
-    """(..., *grid) -> (..., n_cells); explicit size, so an empty batch works."""
-    return out.reshape(out.shape[: out.ndim - ndim] + (int(np.prod(out.shape[out.ndim - ndim:])),))
 
 
 def _check_ndim(ndim):
@@ -709,60 +507,83 @@ def pyramid_pool(x, levels=(1, 2, 4), op="max", ndim=2, p=2.0, nan_policy="propa
     (3, 21)
     """
     _check_ndim(ndim)
-    if not isinstance(levels, (list, tuple, np.ndarray)):
-        raise TypeError(
-            f"The 'levels' parameter must be a sequence of grid sizes. "
-            f"Got {levels!r} instead."
-        )
-    if len(levels) == 0:
-        raise ValueError(
-            f"The 'levels' parameter must be a non-empty sequence of grid sizes. "
-            f"Got {levels!r} instead."
-        )
-    func = adaptive_pool2d if ndim == 2 else adaptive_pool3d
-    x = _as_float_array(x, _check_nonlinearity(nonlinearity))
-    finest = _nested_finest(x.shape[x.ndim - ndim:], levels, op, nan_policy, mask)
-    if finest is not None:
-        # Coarser levels are unions of equal cells of the finest one: pool the
-        # input once, then reduce the small grid.
-        grid = func(x, finest, op=op, nan_policy=nan_policy, nonlinearity=nonlinearity,
-                    n_threads=n_threads)
-        reduce = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}[op]
-        parts = []
-        for level in levels:
-            k = finest // level
-            blocks = grid.reshape(grid.shape[: grid.ndim - ndim] + (level, k) * ndim)
-            axes = tuple(range(grid.ndim - ndim + 1, grid.ndim + ndim, 2))
-            parts.append(_flatten_cells(reduce(blocks, axis=axes), ndim))
-        return np.concatenate(parts, axis=-1)
-    parts = []
-    for level in levels:
-        out = func(x, level, op=op, p=p, nan_policy=nan_policy, mask=mask,
-                   nonlinearity=nonlinearity, n_threads=n_threads)
-        parts.append(_flatten_cells(out, ndim))
-    return np.concatenate(parts, axis=-1)
+    levels = _check_levels(levels, "pyramid_pool", ndim)
+    x, p, omit, mask, nonlinearity = _check_common(x, ndim, "pyramid_pool", op, p, nan_policy,
+                                                   mask, False, nonlinearity)
+    if min(x.shape[x.ndim - ndim:]) < 1:
+        raise ValueError(f"pyramid_pool needs non-empty pooled axes. Got pooled axes of shape "
+                         f"{x.shape[x.ndim - ndim:]}.")
+    return pyramid(x, ndim, levels, op, p, omit, mask, nonlinearity,
+                   effective_n_threads(n_threads))
 
 
-def _nested_finest(spatial, levels, op, nan_policy, mask):
-    """The finest level if every level's cells are unions of its equal cells, else None."""
-    if op not in ("max", "min", "sum", "mean") or nan_policy != "propagate" or mask is not None:
+def _check_levels(levels, owner, nd=None):
+    """Pyramid levels as a tuple of ints >= 1 (or, with ``nd``, tuples of ``nd`` of them)."""
+    def level(g):
+        if isinstance(g, numbers.Integral) and not isinstance(g, bool):
+            return int(g)
+        if nd is not None and isinstance(g, (tuple, list)) and len(g) == nd and all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in g):
+            return tuple(int(v) for v in g)
         return None
-    if not all(isinstance(g, numbers.Integral) and not isinstance(g, bool) for g in levels):
-        return None
-    finest = max(levels)
-    if any(n % finest for n in spatial) or any(finest % g for g in levels):
-        return None
-    return int(finest)
 
-
-def _check_levels(levels, owner):
-    """Pyramid levels as a tuple of ints >= 1, or a ValueError naming ``owner``."""
-    if isinstance(levels, (numbers.Integral, str, bytes)) or len(levels) == 0 or not all(
-        isinstance(g, numbers.Integral) and not isinstance(g, bool) and g >= 1 for g in levels
-    ):
+    kind = "ints" if nd is None else f"ints or tuples of {nd} ints"
+    if isinstance(levels, (str, bytes)) or not isinstance(levels, (list, tuple, np.ndarray)):
+        raise TypeError(f"The 'levels' parameter of {owner} must be a non-empty sequence of "
+                        f"{kind}. Got {levels!r} instead.")
+    checked = tuple(level(g) for g in levels)
+    if any(g is None for g in checked):
+        raise TypeError(f"The 'levels' parameter of {owner} must be a non-empty sequence of "
+                        f"{kind}. Got {levels!r} instead.")
+    if not checked or any(min(np.atleast_1d(g)) < 1 for g in checked):
         raise ValueError(f"The 'levels' parameter of {owner} must be a non-empty sequence of "
-                         f"ints >= 1. Got {levels!r} instead.")
-    return tuple(int(g) for g in levels)
+                         f"grid sizes >= 1. Got {levels!r} instead.")
+    return checked
+
+
+def as_poolings(pooling, levels=(1, 2, 4), owner="featpool"):
+    """Poolings from a parameter: an op name, a Pooling, or a sequence of them.
+
+    Op names become pyramids over ``levels``; used by the engine and the
+    transformers so that every face of featpool reads ``pooling`` alike.
+
+    Parameters
+    ----------
+    pooling : str, Pooling or sequence of them
+        An op among :data:`OPS`, a :class:`Pooling`, or a non-empty sequence.
+    levels : sequence of int, default (1, 2, 4)
+        Pyramid levels of the op names.
+    owner : str
+        The function or class named in error messages.
+
+    Returns
+    -------
+    poolings : tuple of Pooling
+
+    Examples
+    --------
+    >>> from featpool.pooling import Pooling, as_poolings
+    >>> as_poolings(("mean", Pooling("max", levels=(1,))), levels=(1, 2))
+    (Pooling(op='mean', levels=(1, 2), p=2.0), Pooling(op='max', levels=(1,), p=2.0))
+    """
+    items = (pooling,) if isinstance(pooling, (str, Pooling)) else pooling
+    message = (f"The 'pooling' parameter of {owner} must be an op in {list(OPS)}, a Pooling, "
+               f"or a non-empty sequence of them. Got {pooling!r} instead.")
+    if not isinstance(items, (tuple, list)) or not items:
+        raise TypeError(message)
+    if any(isinstance(item, str) for item in items):
+        levels = _check_levels(levels, owner)
+    out = []
+    for item in items:
+        if isinstance(item, Pooling):
+            out.append(item)
+        elif isinstance(item, str) and item in OPS:
+            out.append(Pooling(item, levels=levels))
+        elif isinstance(item, str):
+            raise ValueError(message)
+        else:
+            raise TypeError(message)
+    return tuple(out)
 
 
 class Pooling:
@@ -799,40 +620,55 @@ class Pooling:
 
     def __init__(self, op="mean", levels=(1, 2, 4), size=None, stride=None, padding=0,
                  p=2.0):
-        _check_op(op, p)
+        _check_op(op, 1.0 if op != "lp" else p)
+        _check_op("lp", p)  # p is a field of every Pooling (names, configurations)
         if size is None:
             levels = _check_levels(levels, "Pooling")
-        self.op, self.levels, self.p = op, levels, p
+        else:  # a window's parameters, checked as pool2d/pool3d will use them
+            tuples = [v for v in (size, stride, padding) if isinstance(v, (tuple, list))]
+            nd = len(tuples[0]) if tuples else 2
+            per_axis(size, nd, "size", 1)
+            if stride is not None:
+                per_axis(stride, nd, "stride", 1)
+            per_axis(padding, nd, "padding", 0)
+            size, stride, padding = (v if v is None or isinstance(v, numbers.Integral)
+                                     else tuple(int(a) for a in v)
+                                     for v in (size, stride, padding))
+        self.op, self.levels, self.p = op, levels, float(p)
         self.size, self.stride, self.padding = size, stride, padding
+
+    def _fields(self):
+        return (self.op, self.levels, self.size, self.stride, self.padding, self.p)
 
     def __repr__(self):
         if self.size is None:
-            return f"Pooling(op={self.op!r}, levels={self.levels})"
-        return (f"Pooling(op={self.op!r}, size={self.size!r}, stride={self.stride!r}, "
-                f"padding={self.padding!r})")
+            return f"Pooling(op={self.op!r}, levels={self.levels}, p={self.p!r})"
+        return (f"Pooling(op={self.op!r}, levels={self.levels}, size={self.size!r}, "
+                f"stride={self.stride!r}, padding={self.padding!r}, p={self.p!r})")
 
     def __eq__(self, other):
-        return isinstance(other, Pooling) and vars(self) == vars(other)
+        return isinstance(other, Pooling) and self._fields() == other._fields()
 
     def __hash__(self):
-        return hash(repr(self))
+        return hash(self._fields())
 
-    def _geometry(self, spatial):
+    def geometry(self, spatial):
+        """The sliding window on maps of shape ``spatial``: (size, stride, padding, dilation, n_out) per axis."""
         nd = len(spatial)
-        return _window_geometry(spatial, nd, self.size, self.stride, self.padding, 1, False)
+        return window_geometry(spatial, nd, self.size, self.stride, self.padding, 1, False)
 
     def n_cells(self, spatial):
         """Cells per map for maps of shape ``spatial``."""
         if self.size is None:
             return sum(g ** len(spatial) for g in self.levels)
-        return int(np.prod([g[-1] for g in self._geometry(spatial)]))
+        return int(np.prod([g[-1] for g in self.geometry(spatial)]))
 
     def __call__(self, x, ndim=2, nonlinearity=None, n_threads=None):
         """Pool the last ``ndim`` axes of ``x`` into cells: shape (..., n_cells)."""
-        if self.size is None:
-            return pyramid_pool(x, self.levels, op=self.op, ndim=ndim, p=self.p,
-                                nonlinearity=nonlinearity, n_threads=n_threads)
-        func = pool2d if ndim == 2 else pool3d
-        out = func(x, self.size, stride=self.stride, padding=self.padding, op=self.op,
-                   p=self.p, nonlinearity=nonlinearity, n_threads=n_threads)
-        return _flatten_cells(out, ndim)
+        _check_ndim(ndim)
+        x, _, _, _, nonlinearity = _check_common(x, ndim, "Pooling", self.op, self.p,
+                                                 "propagate", None, False, nonlinearity)
+        if self.size is not None:
+            window_geometry(x.shape[x.ndim - ndim:], ndim, self.size, self.stride,
+                            self.padding, 1, False)
+        return pool_cells(x, self, ndim, nonlinearity, effective_n_threads(n_threads))

@@ -1,24 +1,13 @@
 """scikit-learn transformers: images to feature vectors, feature maps to pooled vectors.
 
-:class:`FilterBankPooling` is the whole featpool path as one estimator:
-filter bank → nonlinearity → pooling → invariances → normalization, over
-:func:`featpool.filter_pool`. :class:`SpatialPooling` is its second half, for
-feature maps computed elsewhere (a network's activations, say).
-
-Both read their input the same way:
-
-* ``(n_samples, H, W)`` grayscale images, ``(n_samples, D, H, W)`` volumes,
-  and either with a channel axis when ``channel_axis`` says where it is;
-* flat rows ``(n_samples, n_features)``, as scikit-learn's tabular
-  estimators take them, reshaped to ``image_shape`` (or the shape seen in
-  ``fit``); without either, rows whose length is a perfect square are square
-  images (``load_digits().data`` is 8x8, MNIST rows 28x28) and any other row
-  is an image one pixel high;
-* a list of images, possibly of different sizes: a pyramid pooling gives every
-  image the same number of features.
+:class:`FilterBankPooling` is the whole featpool pipeline as one estimator;
+:class:`SpatialPooling` is its second half, for feature maps computed
+elsewhere (a network's activations, say). Both are thin: they check their
+parameters, keep scikit-learn's bookkeeping (``n_features_in_``,
+``feature_names_in_``) and compose the public steps of
+:mod:`featpool.pipeline` (read samples, build banks, filter and pool,
+invariances, normalization, names), which the batch command runs too.
 """
-import inspect
-import math
 import numbers
 
 import numpy as np
@@ -28,351 +17,69 @@ from sklearn.utils.validation import (
     _check_feature_names_in,
     check_array,
     check_is_fitted,
-    check_random_state,
     validate_data,
 )
 
-from .filters import (
-    FilterBank,
-    dog_bank,
-    gabor_bank,
-    gabor_bank_3d,
-    learn_patch_filters,
-    leung_malik_bank,
-    log_bank,
-    morlet_bank,
-    morlet_bank_3d,
-    rfs_bank,
-    schmid_bank,
-)
-from .pooling import _OPS, Pooling, _check_levels
-from .responses import BORDER_MODES, NONLINEARITIES, filter_pool, response_maps
+from .feature_names import cell_names, feature_names
+from .filters import BANKS, FilterBank
+from .normalization import NORMALIZATIONS, normalize
+from .pipeline import (build_banks, check_invariances, fit_shape, output_maps,
+                       pipeline_features, training_images)
+from ._vocabulary import NONLINEARITIES, OPS
+from .pooling import Pooling, as_poolings
+from .responses import BORDER_MODES
+from .samples import map_by_shape, read_samples
 
 __all__ = ["FilterBankPooling", "SpatialPooling"]
 
-OPS = tuple(_OPS)
-BANKS = ("gabor", "morlet", "leung_malik", "schmid", "rfs", "log", "dog", "learned")
-# Builders per bank name and number of spatial dimensions.
-_BUILDERS = {
-    ("gabor", 2): gabor_bank, ("gabor", 3): gabor_bank_3d,
-    ("morlet", 2): morlet_bank, ("morlet", 3): morlet_bank_3d,
-    ("leung_malik", 2): leung_malik_bank, ("schmid", 2): schmid_bank,
-    ("rfs", 2): rfs_bank, ("log", 2): log_bank, ("dog", 2): dog_bank,
-    ("learned", 2): learn_patch_filters,
-}
-# Input pixels (as float32) transformed at once: bounds the copies made on the way.
-_CHUNK_BYTES = 64 * 2**20
-# Where FilterBankPooling's defaults differ from the builders' (see its docstring).
-_BANK_DEFAULTS = {("gabor", 2): {"aspect_ratio": 1.0, "n_orientations": 6},
-                  ("morlet", 2): {"aspect_ratio": 1.0, "n_orientations": 6}}
+_N_THREADS = [Interval(numbers.Integral, None, -1, closed="right"),
+              Interval(numbers.Integral, 1, None, closed="left"), None]
 
 
-# --------------------------------------------------------------------------
-# Reading samples: arrays, flat rows, lists of images
-# --------------------------------------------------------------------------
-
-def _is_ragged(X):
-    """Whether X is a list of arrays that do not stack into one array."""
+def _is_image_list(X):
+    """Whether X is a list of images to read one by one (sizes differ, or bad items)."""
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
-    shapes = {np.shape(x) for x in X}
-    return len(shapes) > 1 and all(len(s) >= 2 for s in shapes)
+    shapes = set()
+    for x in X:
+        if x is None or isinstance(x, (str, bytes)) or hasattr(x, "__fspath__"):
+            return True
+        try:
+            shapes.add(np.shape(x))
+        except ValueError:  # a ragged nested list
+            return True
+    return len(shapes) > 1 and all(len(shape) >= 2 for shape in shapes)
 
 
-def _infer_shape(n_features):
-    """Image shape of a flat row without ``image_shape``: square, else one pixel high."""
-    side = math.isqrt(n_features)
-    return (side, side) if side * side == n_features else (1, n_features)
+def _validate(estimator, X, reset, image_shape, channel_axis, fitted_shape=None):
+    """scikit-learn's checks and bookkeeping, then :func:`read_samples`.
 
-
-def _check_shape_param(value, name, owner):
-    if value is None:
-        return None
-    shape = tuple(value)
-    if not shape or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                            and v >= 1 for v in shape):
-        raise ValueError(f"The '{name}' parameter of {owner} must be a tuple of ints >= 1. "
-                         f"Got {value!r} instead.")
-    return tuple(int(v) for v in shape)
-
-
-def _channels_first(x, channel_axis, owner):
-    """Move ``channel_axis`` of a batch x (n, ...) to axis 1, or add a channel axis."""
-    if channel_axis is None:
-        return x[:, None]
-    if not -x.ndim < channel_axis < x.ndim or channel_axis % x.ndim == 0:
-        raise ValueError(
-            f"The 'channel_axis' parameter of {owner} must be an axis of the samples "
-            f"other than the first (the sample axis), in [1, {x.ndim - 1}] or "
-            f"[{-x.ndim + 1}, -1], for input of shape {x.shape}. Got {channel_axis} instead."
-        )
-    return np.moveaxis(x, channel_axis, 1)
-
-
-def _widen(x, spatial_ndim):
-    """Repeat axes of length 1 to length 2: filtering needs 2 pixels per axis.
-
-    Every border mode but 'constant' extends a 1-pixel axis by repeating it,
-    so the responses along it are constant either way.
+    Arrays are validated as their flattened rows (dtype, NaN, empty input,
+    ``n_features_in_`` = values per sample); a list of images of different
+    sizes has no ``n_features_in_``. Flat rows are read with ``image_shape``,
+    else ``fitted_shape`` (the shape of a sample seen in fit).
     """
-    for axis in range(x.ndim - spatial_ndim, x.ndim):
-        if x.shape[axis] == 1:
-            x = np.repeat(x, 2, axis=axis)
-    return x
-
-
-def _read(estimator, X, reset, image_shape, fitted_shape, channel_axis, owner):
-    """Validate X; return (samples, sample_shape).
-
-    ``samples`` is an array (n, C, *spatial) or, for a list of images of
-    different sizes, a list of arrays (C, *spatial); ``sample_shape`` is the
-    shape of one sample as given (None for such a list). Flat rows are
-    reshaped to ``image_shape``, else ``fitted_shape``, else inferred. Sets or
-    checks ``n_features_in_`` (values per sample) and ``feature_names_in_``.
-    """
-    if _is_ragged(X):
-        items = []
-        for x in X:
-            x = np.asarray(x)
-            if x.dtype.kind not in "biuf":
-                raise ValueError(f"{owner} takes real numeric images. Got an image of "
-                                 f"dtype {x.dtype}.")
-            if not np.isfinite(x).all():
-                raise ValueError(f"{owner} got an image that contains NaN or infinite "
-                                 f"pixels; replace them first (e.g. np.nan_to_num).")
-            items.append(_channels_first(x[None], channel_axis, owner)[0])
-        if len({(s.ndim, s.shape[0]) for s in items}) > 1:
-            raise ValueError(f"{owner} got a list of images with different numbers of "
-                             f"axes or channels: {sorted({np.shape(x) for x in X})}.")
+    if _is_image_list(X):
         if reset:
             for attribute in ("n_features_in_", "feature_names_in_"):
                 if hasattr(estimator, attribute):
                     delattr(estimator, attribute)
-        return items, None
-
+        return read_samples(X, channel_axis=channel_axis)
     if not hasattr(X, "shape") and not hasattr(X, "__dataframe__"):
         X = np.asarray(X)
-    ndim = len(X.shape) if hasattr(X, "shape") else 2
-    if ndim > 2:
-        # Images are validated as their flattened rows: sklearn's checks
-        # (dtype, NaN, empty input) and n_features_in_ = pixels per sample.
+    if (len(X.shape) if hasattr(X, "shape") else 2) > 2:
         X = np.asarray(X)
-        flat = X.reshape(len(X), math.prod(X.shape[1:]))
+        flat = X.reshape(len(X), -1) if X.size else X.reshape(len(X), int(np.prod(X.shape[1:])))
         if reset:
             flat = validate_data(estimator, flat, dtype="numeric")
-        else:
-            # Any image size goes where the pooling allows it: the callers
-            # check shapes; n_features_in_ binds flat rows only.
+        else:  # any image size goes where the pooling allows it
             flat = check_array(flat, dtype="numeric", ensure_min_samples=0)
-        sample_shape = X.shape[1:]
-        if image_shape is not None and tuple(image_shape) != sample_shape:
-            raise ValueError(
-                f"The 'image_shape' parameter of {owner} applies to flat rows; the "
-                f"samples given have shape {sample_shape}, not {tuple(image_shape)}."
-            )
-        x = flat.reshape(X.shape)
+        X = flat.reshape(X.shape)
     else:
-        x = validate_data(estimator, X, reset=reset, dtype="numeric",
+        X = validate_data(estimator, X, reset=reset, dtype="numeric",
                           ensure_min_samples=1 if reset else 0)
-        n_features = x.shape[1]
-        sample_shape = image_shape or fitted_shape
-        source = ("image_shape" if image_shape else "the shape seen in fit" if fitted_shape
-                  else "a square, or one pixel high")
-        if sample_shape is None:
-            if channel_axis is not None:
-                raise ValueError(
-                    f"{owner} with channel_axis={channel_axis} needs 'image_shape' to read "
-                    f"flat rows of {n_features} features (e.g. image_shape=(32, 32, 3))."
-                )
-            sample_shape = _infer_shape(n_features)
-        if math.prod(sample_shape) != n_features:
-            raise ValueError(
-                f"{owner} reads each row as an image of shape {tuple(sample_shape)} "
-                f"({source}: {math.prod(sample_shape)} values), but X has {n_features} "
-                f"features."
-            )
-        x = x.reshape((len(x),) + tuple(sample_shape))
-    return _channels_first(x, channel_axis, owner), tuple(sample_shape)
-
-
-# --------------------------------------------------------------------------
-# Pooling specs, names, reductions, normalization
-# --------------------------------------------------------------------------
-
-def _poolings(pooling, levels, owner):
-    """The Pooling specs: op names become pyramids over ``levels``."""
-    levels = _check_levels(levels, owner)
-    items = (pooling,) if isinstance(pooling, (str, Pooling)) else tuple(pooling)
-    message = (f"The 'pooling' parameter of {owner} must be an op in {list(OPS)}, a Pooling, "
-               f"or a non-empty tuple of them. Got {pooling!r} instead.")
-    if not items:
-        raise ValueError(message)
-    out = []
-    for item in items:
-        if isinstance(item, Pooling):
-            out.append(item)
-        elif isinstance(item, str) and item in OPS:
-            out.append(Pooling(item, levels=levels))
-        else:
-            raise ValueError(message)
-    return tuple(out)
-
-
-def _cell_names(poolings, spatial):
-    names = []
-    for p in poolings:
-        op = f"lp{p.p:g}" if p.op == "lp" else p.op
-        if p.size is None:
-            for g in p.levels:
-                names += [f"{op}_l{g}_c{i}" for i in range(g ** len(spatial))]
-        else:
-            names += [f"{op}_w_c{i}" for i in range(p.n_cells(spatial))]
-    return names
-
-
-def _map_name(m):
-    parts = [m["kind"]]
-    for key in ("s", "t", "k", "o", "h"):
-        if m.get(key) is not None:
-            parts.append(f"{key}{m[key]}")
-    if m.get("kind2"):
-        parts.append(f"_{m['kind2']}_s{m['s2']}_d{m['d']}")
-    if m.get("part"):
-        parts.append(m["part"])
-    return "_".join(parts)
-
-
-def _filter_maps(bank, nonlinearity, second_bank=None):
-    """One dict per map of filter_pool's result: what it is, for names and invariances."""
-    parts = {"relu_pos": "pos", "relu_neg": "neg"}
-    if second_bank is not None:
-        n_orientations = 1 + max(m["orientation_index"] for m in second_bank.metadata)
-    maps = []
-    all_described = response_maps(bank, nonlinearity, second_bank)
-    for described in all_described:
-        m = bank.metadata[described["filter"]]
-        entry = {"kind": m["kind"], "s": m.get("scale_index"), "o": m.get("orientation_index"),
-                 "t": m.get("tau"), "k": m.get("centroid"),
-                 "part": parts.get(described["part"])}
-        if entry["k"] is not None:
-            entry["s"] = None
-        if described["layer"] == 2:
-            # The second bank's scales are the first's from j = 1 on; its
-            # orientation is relative to the first filter's, so that a
-            # rotation shifts only ``o``.
-            m2 = second_bank.metadata[described["second_filter"]]
-            entry.update(kind2=m2["kind"], s2=m2["scale_index"] + 1,
-                         d=(m2["orientation_index"] - entry["o"]) % n_orientations)
-        maps.append(entry)
-    names = [_map_name(m) for m in maps]
-    if len(set(names)) < len(names):  # e.g. a custom bank: tell filters apart by index
-        for m, described in zip(maps, all_described):
-            m["kind"] = f"{m['kind']}{described['filter']}"
-    return maps
-
-
-def _groups(maps, field):
-    """Indices of maps equal in every field but ``field`` (which is not None)."""
-    groups = {}
-    for i, m in enumerate(maps):
-        if m.get(field) is None:
-            continue
-        key = tuple(sorted((k, str(v)) for k, v in m.items() if k != field))
-        groups.setdefault(key, []).append(i)
-    return [sorted(g, key=lambda i: maps[i][field]) for g in groups.values()]
-
-
-def _pool_scales(features, maps, width):
-    """Max over windows of ``width`` neighbouring scales (stride 1)."""
-    out, new_maps, used = [], [], set()
-    for group in _groups(maps, "s"):
-        used.update(group)
-        for start in range(max(1, len(group) - width + 1)):
-            window = group[start:start + width]
-            out.append(features[:, :, window].max(axis=2))
-            s = [maps[i]["s"] for i in window]
-            new_maps.append(dict(maps[window[0]], s=f"{s[0]}-{s[-1]}" if len(s) > 1 else s[0]))
-    rest = [i for i in range(len(maps)) if i not in used]
-    out += [features[:, :, i] for i in rest]
-    new_maps += [maps[i] for i in rest]
-    return np.stack(out, axis=2), new_maps
-
-
-def _pool_orientations(features, maps, rotation):
-    """Rotation invariance: max, or DFT modulus, over each orientation group."""
-    out, new_maps, used = [], [], set()
-    for group in _groups(maps, "o"):
-        used.update(group)
-        block = features[:, :, group]
-        if rotation == "max":
-            out.append(block.max(axis=2, keepdims=True))
-            new_maps.append(dict(maps[group[0]], o="max"))
-        else:
-            # A rotation by a multiple of the orientation step shifts the
-            # group cyclically; the moduli of its DFT do not see the shift.
-            spectrum = np.abs(np.fft.rfft(block, axis=2)) / len(group)
-            out.append(spectrum.astype(features.dtype, copy=False))
-            new_maps += [dict(maps[group[0]], o=None, h=h) for h in range(spectrum.shape[2])]
-    rest = [i for i in range(len(maps)) if i not in used]
-    out += [features[:, :, [i]] for i in rest]
-    new_maps += [maps[i] for i in rest]
-    return np.concatenate(out, axis=2), new_maps
-
-
-def _normalize(features, normalization):
-    """Per-sample normalization of (n, d) features, in place where possible."""
-    if normalization is None:
-        return features
-    if normalization == "power":
-        features = np.sign(features) * np.sqrt(np.abs(features))
-    norm = np.linalg.norm(features, axis=1, keepdims=True)
-    features /= np.maximum(norm, np.finfo(features.dtype).tiny)
-    return features
-
-
-def _first_of_each_shape(samples):
-    """One sample of each shape: what shape checks need to see."""
-    if isinstance(samples, list):
-        return list({x.shape: x for x in samples}.values())
-    return [samples[0]] if len(samples) else []
-
-
-def _by_shape(samples, n_out, dtype, compute):
-    """Apply ``compute`` (n, C, *spatial) -> (n, n_out) to samples, grouped by shape.
-
-    A few samples at a time (``_CHUNK_BYTES`` of float32 pixels), so that the
-    copies made on the way (channels moved, dtype cast) stay small.
-    """
-    out = np.empty((len(samples), n_out), dtype=dtype)
-    if isinstance(samples, list):
-        groups = {}
-        for i, x in enumerate(samples):
-            groups.setdefault(x.shape, []).append(i)
-    else:
-        groups = {samples.shape[1:]: list(range(len(samples)))} if len(samples) else {}
-    for shape, index in groups.items():
-        step = max(1, _CHUNK_BYTES // (4 * math.prod(shape)))
-        for start in range(0, len(index), step):
-            chunk = index[start:start + step]
-            if isinstance(samples, list):
-                out[chunk] = compute(np.stack([samples[i] for i in chunk]))
-            else:
-                out[chunk[0]:chunk[-1] + 1] = compute(samples[chunk[0]:chunk[-1] + 1])
-    return out
-
-
-def _default_n_scales(builder, spatial, kwargs, dtype):
-    """Octaves whose envelope (standard deviation) stays within half the smallest side.
-
-    Coarse scales see the layout of a small image as a whole, which helps
-    classifiers (MNIST: 4 scales at 28x28 beat the 3 of gabor_bank's
-    quarter-side rule); at most 5 in 2D, 3 in 3D (memory).
-    """
-    kwargs = {k: v for k, v in kwargs.items() if k not in ("n_scales", "n_orientations")}
-    top = builder(spatial, n_scales=1, n_orientations=1, dtype=dtype, **kwargs).metadata[0]
-    longest = top["scale"] / min(1.0, top["aspect_ratio"])
-    octaves = math.floor(math.log2(max(min(spatial) / 2 / longest, 1)) / top["bandwidth"])
-    return int(np.clip(octaves + 1, 1, 5 if len(spatial) == 2 else 3))
+        image_shape = image_shape or fitted_shape
+    return read_samples(X, channel_axis=channel_axis, image_shape=image_shape)
 
 
 def _set_tags(tags, dtype):
@@ -556,14 +263,13 @@ default='modulus'
         "rotation": [StrOptions({"max", "fourier"}), None],
         "scale_pooling": [Interval(numbers.Integral, 2, None, closed="left"), None],
         "second_layer": ["boolean"],
-        "normalization": [StrOptions({"l2", "power"}), None],
+        "normalization": [StrOptions(set(NORMALIZATIONS)), None],
         "image_shape": [tuple, list, None],
         "channel_axis": [numbers.Integral, None],
         "mode": [StrOptions(set(BORDER_MODES))],
         "dtype": [Options(type, {np.float32, np.float64})],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "n_threads": [Interval(numbers.Integral, None, -1, closed="right"),
-                      Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_threads": _N_THREADS,
         "random_state": ["random_state"],
     }
 
@@ -590,8 +296,6 @@ default='modulus'
         self.batch_size = batch_size
         self.n_threads = n_threads
         self.random_state = random_state
-
-    # ---------------------------------------------------------------- fit
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -620,109 +324,24 @@ default='modulus'
         FilterBank(n_filters=12, shape=(32, 32), dtype=float32, kinds=('gabor',), spatial_support=12)
         """
         owner = type(self).__name__
-        image_shape = _check_shape_param(self.image_shape, "image_shape", owner)
-        poolings = _poolings(self.pooling, self.levels, owner)
-        samples, sample_shape = _read(self, X, True, image_shape, None, self.channel_axis,
-                                      owner)
-        spatial_ndim = (samples[0].ndim if isinstance(samples, list) else samples.ndim - 1) - 1
-        if spatial_ndim not in (2, 3):
-            raise ValueError(
-                f"{owner} filters 2D images or 3D volumes; the samples given have "
-                f"{spatial_ndim} spatial axes (shape {sample_shape}"
-                f"{', channel_axis=' + str(self.channel_axis) if self.channel_axis else ''})."
-            )
-        if isinstance(samples, list):
-            spatial = tuple(min(s.shape[1 + a] for s in samples) for a in range(spatial_ndim))
-            if any(p.size is not None for p in poolings):
-                raise ValueError(f"{owner} got images of different sizes, but a sliding-window "
-                                 f"Pooling gives a number of features that depends on the "
-                                 f"size; use a pyramid (levels) instead.")
-        else:
-            spatial = samples.shape[2:]
-        spatial = tuple(max(n, 2) for n in spatial)
-        if self.rotation == "fourier" and spatial_ndim == 3:
-            raise ValueError(
-                f"rotation='fourier' needs orientations evenly spaced on a circle, which a "
-                f"3D bank's directions are not; use rotation='max' for volumes in {owner}."
-            )
-        self.filters_ = None
-        self.bank_ = self._build_bank(spatial, samples)
-        self.second_bank_ = self._build_second_bank(spatial) if self.second_layer else None
+        poolings = as_poolings(self.pooling, self.levels, owner)
+        samples, sample_shape = _validate(self, X, True, self.image_shape, self.channel_axis)
+        spatial = fit_shape(samples, poolings, owner)
+        learned = self.bank == "learned"
+        self.bank_, self.second_bank_, self.filters_ = build_banks(
+            spatial, bank=self.bank, n_scales=self.n_scales,
+            n_orientations=self.n_orientations, bank_params=self.bank_params,
+            second_layer=self.second_layer, dtype=self.dtype,
+            images=training_images(samples) if learned else None,
+            random_state=self.random_state, owner=owner)
+        check_invariances(self.rotation, self.bank_, owner)
         self.image_shape_ = sample_shape
         self.n_channels_ = samples[0].shape[0]
         self._spatial = spatial
         self._poolings = poolings
-        self._input_maps = _filter_maps(self.bank_, self.nonlinearity, self.second_bank_)
-        self._maps = self._invariances(
-            np.zeros((1, 1, len(self._input_maps), 1), dtype=np.float32))[1]
+        self._maps = output_maps(self.bank_, self.nonlinearity, self.second_bank_,
+                                 self.rotation, self.scale_pooling)
         return self
-
-    def _bank_kwargs(self, name, nd):
-        builder = _BUILDERS[name, nd]
-        kwargs = dict(_BANK_DEFAULTS.get((name, nd), {}))
-        kwargs.update(self.bank_params or {})
-        accepted = set(inspect.signature(builder).parameters) - {
-            "shape", "images", "dtype", "random_state", "n_scales", "n_orientations"}
-        unknown = set(self.bank_params or {}) - accepted
-        if unknown:
-            raise ValueError(
-                f"The 'bank_params' parameter of {type(self).__name__} has keys that "
-                f"{builder.__name__} does not take: {sorted(unknown)}. It takes "
-                f"{sorted(accepted)}."
-            )
-        return builder, kwargs
-
-    def _build_bank(self, spatial, samples):
-        owner = type(self).__name__
-        nd = len(spatial)
-        if isinstance(self.bank, FilterBank):
-            if self.bank.ndim != nd:
-                raise ValueError(f"The {self.bank.ndim}D FilterBank given as 'bank' cannot "
-                                 f"filter {nd}D samples.")
-            return self.bank.for_shape(spatial)
-        if (self.bank, nd) not in _BUILDERS:
-            raise ValueError(f"bank={self.bank!r} is a 2D bank; for {nd}D samples use "
-                             f"'gabor' or 'morlet'.")
-        builder, kwargs = self._bank_kwargs(self.bank, nd)
-        oriented = self.bank in ("gabor", "morlet")
-        if oriented and self.n_scales is None and "frequency_range" not in kwargs:
-            kwargs["n_scales"] = _default_n_scales(builder, spatial, kwargs, self.dtype)
-        for name in ("n_scales", "n_orientations"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if oriented:
-                kwargs[name] = value
-            elif name == "n_scales" and self.bank in ("log", "dog"):
-                kwargs.setdefault("sigmas", tuple(2.0 ** np.arange(value)))
-            else:
-                raise ValueError(f"The '{name}' parameter of {owner} must be None for "
-                                 f"bank={self.bank!r}, whose design fixes it. Got {value}.")
-        if self.bank == "learned":
-            images = ([c for s in samples for c in s] if isinstance(samples, list)
-                      else list(samples.reshape((-1,) + samples.shape[2:])))
-            rng = check_random_state(self.random_state)
-            self.filters_ = builder(images, random_state=rng, **kwargs)
-            return self.filters_.bank(spatial, dtype=self.dtype)
-        return builder(spatial, dtype=self.dtype, **kwargs)
-
-    def _build_second_bank(self, spatial):
-        owner = type(self).__name__
-        if isinstance(self.bank, FilterBank) or self.bank not in ("gabor", "morlet"):
-            raise ValueError(f"second_layer=True needs bank='gabor' or 'morlet' in {owner}. "
-                             f"Got bank={self.bank!r}.")
-        frequencies = sorted({m["frequency"] for m in self.bank_.metadata}, reverse=True)
-        if len(frequencies) < 2:
-            raise ValueError(f"second_layer=True needs a bank with at least 2 scales; the "
-                             f"bank for images of shape {spatial} has 1 (set n_scales).")
-        n_orientations = 1 + max(m["orientation_index"] for m in self.bank_.metadata)
-        builder, kwargs = self._bank_kwargs("morlet", len(spatial))
-        kwargs = {k: v for k, v in kwargs.items() if k in ("bandwidth", "aspect_ratio")}
-        return builder(spatial, n_scales=len(frequencies) - 1, n_orientations=n_orientations,
-                       frequency_range=(frequencies[-1], frequencies[1]), dtype=self.dtype,
-                       **kwargs)
-
-    # ---------------------------------------------------------- transform
 
     def transform(self, X):
         """Compute the feature vector of each image.
@@ -751,20 +370,21 @@ default='modulus'
         (2, 60)
         """
         check_is_fitted(self, "bank_")
-        owner = type(self).__name__
-        samples, sample_shape = _read(self, X, False,
-                                      _check_shape_param(self.image_shape, "image_shape", owner),
-                                      self.image_shape_, self.channel_axis, owner)
+        samples, sample_shape = _validate(self, X, False, self.image_shape, self.channel_axis,
+                                          self.image_shape_)
         self._check_samples(samples, sample_shape)
-        n_cells = sum(p.n_cells(self._spatial) for p in self._poolings)
-        features = _by_shape(samples, self.n_channels_ * len(self._maps) * n_cells, self.dtype,
-                             self._features)
-        return _normalize(features, self.normalization)
+        return pipeline_features(
+            samples, self.bank_, self._poolings, nonlinearity=self.nonlinearity,
+            mode=self.mode, second_bank=self.second_bank_, rotation=self.rotation,
+            scale_pooling=self.scale_pooling, normalization=self.normalization,
+            dtype=self.dtype, batch_size=self.batch_size, n_threads=self.n_threads)
 
     def _check_samples(self, samples, sample_shape):
         owner = type(self).__name__
         fixed = any(p.size is not None for p in self._poolings)
-        for s in _first_of_each_shape(samples):
+        firsts = (list({x.shape: x for x in samples}.values()) if isinstance(samples, list)
+                  else samples[:1])
+        for s in firsts:
             if s.ndim - 1 != self.bank_.ndim or s.shape[0] != self.n_channels_:
                 raise ValueError(
                     f"{owner} was fitted on samples of shape {self.image_shape_} "
@@ -777,23 +397,6 @@ default='modulus'
                     f"{owner} was fitted on images of spatial shape {self._spatial}; its "
                     f"sliding-window pooling needs that shape, got {s.shape[1:]}."
                 )
-
-    def _features(self, samples):
-        """Features (n, C * maps * cells), unnormalized, of an array (n, C, *spatial)."""
-        pooled = filter_pool(_widen(samples, self.bank_.ndim), self.bank_, self._poolings,
-                             nonlinearity=self.nonlinearity, mode=self.mode, channel_axis=1,
-                             second_bank=self.second_bank_, batch_size=self.batch_size,
-                             n_threads=self.n_threads)  # (n, C, maps, cells)
-        return self._invariances(pooled)[0].reshape(len(samples), -1)
-
-    def _invariances(self, pooled):
-        """Scale and orientation pooling of (n, C, maps, cells): (pooled, their maps)."""
-        maps = self._input_maps
-        if self.scale_pooling is not None:
-            pooled, maps = _pool_scales(pooled, maps, self.scale_pooling)
-        if self.rotation is not None:
-            pooled, maps = _pool_orientations(pooled, maps, self.rotation)
-        return pooled, maps
 
     def get_feature_names_out(self, input_features=None):
         """Name each output feature by its filter, op and pyramid cell.
@@ -828,12 +431,8 @@ default='modulus'
         """
         check_is_fitted(self, "bank_")
         _check_feature_names_in(self, input_features, generate_names=False)
-        cells = _cell_names(self._poolings, self._spatial)
-        maps = [_map_name(m) for m in self._maps]
-        names = [f"{m}_{c}" for m in maps for c in cells]
-        if self.channel_axis is not None:
-            names = [f"ch{k}_{name}" for k in range(self.n_channels_) for name in names]
-        return np.asarray(names, dtype=object)
+        n_channels = self.n_channels_ if self.channel_axis is not None else None
+        return feature_names(self._maps, self._poolings, self._spatial, n_channels)
 
     def __sklearn_tags__(self):
         return _set_tags(super().__sklearn_tags__(), self.dtype)
@@ -906,13 +505,12 @@ class SpatialPooling(TransformerMixin, BaseEstimator):
     _parameter_constraints = {
         "pooling": [StrOptions(set(OPS)), Pooling, tuple, list],
         "levels": [tuple, list],
-        "normalization": [StrOptions({"l2", "power"}), None],
+        "normalization": [StrOptions(set(NORMALIZATIONS)), None],
         "map_shape": [tuple, list, None],
         "channel_axis": [numbers.Integral, None],
         "spatial_ndim": [Options(numbers.Integral, {2, 3})],
         "dtype": [Options(type, {np.float32, np.float64})],
-        "n_threads": [Interval(numbers.Integral, None, -1, closed="right"),
-                      Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_threads": _N_THREADS,
     }
 
     def __init__(self, pooling="mean", levels=(1, 2, 4), normalization=None, map_shape=None,
@@ -951,13 +549,12 @@ class SpatialPooling(TransformerMixin, BaseEstimator):
         (8, 7, 7)
         """
         owner = type(self).__name__
-        self._poolings = _poolings(self.pooling, self.levels, owner)
-        map_shape = _check_shape_param(self.map_shape, "map_shape", owner)
+        self._poolings = as_poolings(self.pooling, self.levels, owner)
         # Flat rows without map_shape: one map per row (see map_shape).
-        flat = map_shape is None and not _is_ragged(X) and (
+        flat = self.map_shape is None and not _is_image_list(X) and (
             X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim) == 2
         channel_axis = None if flat else self.channel_axis
-        samples, shape = _read(self, X, True, map_shape, None, channel_axis, owner)
+        samples, shape = _validate(self, X, True, self.map_shape, channel_axis)
         first = samples[0]
         if first.ndim - 1 != self.spatial_ndim:
             axes = self.spatial_ndim + (channel_axis is not None)
@@ -1001,11 +598,12 @@ class SpatialPooling(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "map_shape_")
         owner = type(self).__name__
-        map_shape = _check_shape_param(self.map_shape, "map_shape", owner)
-        samples, shape = _read(self, X, False, map_shape, self.map_shape_,
-                               self._channel_axis, owner)
+        samples, shape = _validate(self, X, False, self.map_shape, self._channel_axis,
+                                   self.map_shape_)
         fixed = any(p.size is not None for p in self._poolings)
-        for x in _first_of_each_shape(samples):
+        firsts = (list({x.shape: x for x in samples}.values()) if isinstance(samples, list)
+                  else samples[:1])
+        for x in firsts:
             if (x.shape[0] != self._n_maps or x.ndim - 1 != self.spatial_ndim
                     or (fixed and x.shape[1:] != self._spatial)):
                 raise ValueError(
@@ -1013,8 +611,8 @@ class SpatialPooling(TransformerMixin, BaseEstimator):
                     f"{' (its sliding-window pooling needs that shape)' if fixed else ''}; "
                     f"got samples of shape {shape or x.shape}.")
         n_out = self._n_maps * sum(p.n_cells(self._spatial) for p in self._poolings)
-        features = _by_shape(samples, n_out, self.dtype, self._pool)
-        return _normalize(features, self.normalization)
+        features = map_by_shape(samples, n_out, self.dtype, self._pool)
+        return normalize(features, self.normalization)
 
     def _pool(self, maps):
         x = np.ascontiguousarray(maps, dtype=self.dtype)  # one copy for every pooling
@@ -1044,7 +642,7 @@ class SpatialPooling(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "map_shape_")
         _check_feature_names_in(self, input_features, generate_names=False)
-        cells = _cell_names(self._poolings, self._spatial)
+        cells = cell_names(self._poolings, self._spatial)
         return np.asarray([f"map{m}_{c}" for m in range(self._n_maps) for c in cells],
                           dtype=object)
 

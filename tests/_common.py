@@ -3,7 +3,8 @@ import functools
 
 import numpy as np
 
-from featpool.responses import _as_poolings, _plan
+from featpool._engine import make_plans as _plan
+from featpool.pooling import as_poolings as _as_poolings
 
 NATURAL = ("grass", "coins", "brick", "camera", "astronaut")
 

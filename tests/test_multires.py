@@ -21,7 +21,7 @@ from featpool._multires import (
     crop_indices,
     oversampling,
 )
-from featpool.responses import _plan
+from featpool._engine import make_plans as _plan
 
 from _common import (
     assert_each_pooling_close,

@@ -348,10 +348,10 @@ def test_default_pooling_is_a_mean_pyramid():
 @pytest.fixture
 def tiled(monkeypatch):
     """Send small images down the path of large ones: tiles of 16 pixels."""
-    from featpool import responses
+    from featpool import _engine
 
-    monkeypatch.setattr(responses, "_BANK_BYTES", 0)
-    monkeypatch.setattr(responses, "_TILE", 16)
+    monkeypatch.setattr(_engine, "_BANK_FRACTION", 0)
+    monkeypatch.setattr(_engine, "_TILE", 16)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -397,17 +397,17 @@ def test_tiled_window_sums_equal_pooled_responses(mode, nonlinearity, tiled):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 def test_tiled_multiresolution(dtype, monkeypatch):
     # Tiles large enough for coarse grids: within 1e-3 of full resolution.
-    from featpool import responses
+    from featpool import _engine
 
-    monkeypatch.setattr(responses, "_BANK_BYTES", 0)
-    monkeypatch.setattr(responses, "_TILE", 64)
+    monkeypatch.setattr(_engine, "_BANK_FRACTION", 0)
+    monkeypatch.setattr(_engine, "_TILE", 64)
     shape = (150, 131)
     images = natural_images(shape)[-3:]
     bank = gabor_bank(shape, dtype=dtype)
     poolings = (Pooling("mean"), Pooling("std", levels=(1, 3)), Pooling("sum", size=20))
     assert uses_coarse_grids(bank, (64, 64), poolings, mode="constant")  # on the tiles
     fast = filter_pool(images, bank, poolings)
-    monkeypatch.setattr(responses, "_BANK_BYTES", 2**40)  # whole images, full resolution
+    monkeypatch.setattr(_engine, "_BANK_FRACTION", 2**20)  # whole images, full resolution
     full = filter_pool(images, bank, poolings, multiresolution=False)
     assert fast.dtype == dtype
     assert relative_error(fast, full).max() <= 1e-3
@@ -635,13 +635,19 @@ def test_wrong_bank_is_a_type_error(func):
         func(random_images((2, 16, 16)), np.ones((3, 16, 16)))
 
 
-@pytest.mark.parametrize("pooling", [
-    "mean", [], [Pooling(), "max"],
-    3,
-])
+@pytest.mark.parametrize("pooling", [[], 3, [Pooling(), 3], {"op": "max"}])
 def test_wrong_pooling_is_a_type_error(pooling, bank):
     with pytest.raises(TypeError, match="'pooling'"):
         filter_pool(random_images((2, 32, 32)), bank, pooling)
+
+
+def test_pooling_by_op_name(bank):
+    # The estimators' vocabulary works here too: an op name is its pyramid.
+    images = random_images((2, 32, 32))
+    np.testing.assert_array_equal(filter_pool(images, bank, ["mean", Pooling("max")]),
+                                  filter_pool(images, bank, [Pooling("mean"), Pooling("max")]))
+    with pytest.raises(ValueError, match="'pooling'"):
+        filter_pool(images, bank, "median")
 
 
 @pytest.mark.parametrize("shape", [(32,), (2, 3, 32, 32), (2, 3, 4, 32, 32)])

@@ -4,7 +4,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from featpool import _spectral
-from featpool.responses import _multiply
+from featpool._engine import _multiply
 
 COMPLEX = (np.complex64, np.complex128)
 

@@ -115,7 +115,20 @@ def test_channels_are_filtered_one_by_one(images):
     np.testing.assert_allclose(rows.fit(flat).transform(flat), features, rtol=1e-6)
 
 
-@pytest.mark.parametrize("shape", [(5, 16, 3), (5, 12, 4), (3, 6, 7, 3)],
+def test_colour_images_need_channel_axis():
+    # (n, H, W, 3) without channel_axis is not silently read as 3-voxel-deep
+    # volumes: the error says what to pass, for arrays and for lists.
+    x = np.random.default_rng(0).random((3, 6, 7, 3))
+    for X in (x, list(x), [x[0], x[1, :5]]):
+        with pytest.raises(ValueError, match="channel_axis=-1.*np.moveaxis"):
+            FilterBankPooling().fit(X)
+    # Volumes 3 voxels deep: their depth axis first.
+    volumes = np.moveaxis(x, -1, 1)
+    assert FilterBankPooling().fit_transform(volumes).shape[0] == 3
+    assert FilterBankPooling(channel_axis=-1).fit_transform(x).shape[0] == 3
+
+
+@pytest.mark.parametrize("shape", [(5, 16, 3), (5, 12, 4), (3, 3, 7, 3)],
                          ids=["3-wide", "4-wide", "volumes-3-deep"])
 def test_narrow_images_are_not_taken_for_colour(shape):
     # 3 or 4 pixels along the last axis, no channel_axis: grey images, as in fit.
@@ -382,11 +395,14 @@ def test_spatial_pooling_layouts():
 
 
 def test_transform_in_bounded_chunks(images, monkeypatch):
-    import featpool.transformers as module
+    import featpool
+    from featpool import _engine
+    monkeypatch.setattr(_engine, "_BANK_FRACTION", 2**20)  # no tiles: the same arithmetic
     model = FilterBankPooling(levels=(1, 2)).fit(images)
     whole = model.transform(images)
     ragged = [images[0], images[1, :20], images[2], images[3, :, :17]]
     ragged_whole = model.transform(ragged)
-    monkeypatch.setattr(module, "_CHUNK_BYTES", 4 * 24 * 24 * 2)   # two images at a time
-    np.testing.assert_array_equal(model.transform(images), whole)
-    np.testing.assert_array_equal(model.transform(ragged), ragged_whole)
+    # A quarter of the working memory holds two images at a time.
+    with featpool.config_context(working_memory=4 * (4 * 24 * 24 * 2) / 2**20):
+        np.testing.assert_array_equal(model.transform(images), whole)
+        np.testing.assert_array_equal(model.transform(ragged), ragged_whole)

@@ -17,16 +17,16 @@ Conventions shared by every bank in ``featpool.filters``:
   vector in array-axis order.
 """
 import functools
-import weakref
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 import scipy.fft
 
+from .._cache import Memo, cached
 from ._validation import check_dtype, check_shape
 
-__all__ = ["FilterBank", "LazySpectra", "clear_cache"]
+__all__ = ["FilterBank", "LazySpectra"]
 
 # A filter is negligible where its magnitude is below this fraction of its
 # peak: used for `support_radius` (space) and `max_frequency` (frequency).
@@ -38,50 +38,15 @@ KERNEL_NEGLIGIBLE = 1e-12
 COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64),
            np.dtype(np.float64): np.dtype(np.complex128)}
 
-_CACHED_BUILDERS = []
-# Banks that keep themselves on other grids (for_shape, select): clear_cache
-# empties those caches too.
-_BANKS_ON_GRIDS = weakref.WeakSet()
 # Banks kept per bank for other grids (for_shape) and filter groups (select):
 # a few image sizes times the engine's few groups of filters.
-_GRID_CACHE_SIZE = 32
+GRID_CACHE_SIZE = 32
 
 
 def cached_builder(func):
     """Cache a bank builder on its (canonical, hashable) arguments."""
     # Small: a bank for a 1024x1024 grid can take hundreds of MiB.
-    return register_cache(functools.lru_cache(maxsize=16)(func))
-
-
-def register_cache(cached):
-    """Have :func:`clear_cache` also clear ``cached`` (an ``lru_cache`` of banks' arrays)."""
-    _CACHED_BUILDERS.append(cached)
-    return cached
-
-
-def clear_cache():
-    """Forget every cached filter bank, releasing its memory.
-
-    Builders such as :func:`gabor_bank` return the same (read-only) bank when
-    called twice with the same arguments; each builder keeps its 16 most
-    recent banks. Banks also keep themselves on the grids they were used on
-    (:meth:`FilterBank.for_shape`, :meth:`FilterBank.select`), and the
-    response engine its plans and group spectra: all are forgotten.
-
-    Examples
-    --------
-    >>> from featpool.filters import clear_cache, gabor_bank
-    >>> bank = gabor_bank((32, 32))
-    >>> gabor_bank((32, 32)) is bank
-    True
-    >>> clear_cache()
-    >>> gabor_bank((32, 32)) is bank
-    False
-    """
-    for builder in _CACHED_BUILDERS:
-        builder.cache_clear()
-    for bank in list(_BANKS_ON_GRIDS):
-        bank._for_shape_cache.clear()
+    return cached(16)(func)
 
 
 def _read_only(array):
@@ -284,7 +249,7 @@ class FilterBank:
         object.__setattr__(self, "support_radius", _read_only(support))
         object.__setattr__(self, "max_frequency", _read_only(max_frequency))
         object.__setattr__(self, "is_real", is_real)
-        object.__setattr__(self, "_for_shape_cache", {})
+        object.__setattr__(self, "_for_shape_cache", Memo())
 
     def _init_lazy(self):
         lazy = self.spectra
@@ -464,10 +429,9 @@ class FilterBank:
                     f"{shape}; build it with FilterBank.from_kernels or a featpool.filters "
                     "builder, or for that shape directly."
                 )
-            if len(cache) >= _GRID_CACHE_SIZE:  # drop the oldest
+            if len(cache) >= GRID_CACHE_SIZE:  # drop the oldest
                 cache.pop(next(iter(cache)))
             cache[shape] = self.builder(shape)
-            _BANKS_ON_GRIDS.add(self)
         return cache[shape]
 
     def select(self, indices, shape):
@@ -487,14 +451,13 @@ class FilterBank:
         key = (tuple(int(i) for i in np.atleast_1d(indices)), tuple(int(n) for n in shape))
         cache = self._for_shape_cache
         if key not in cache:
-            if len(cache) >= _GRID_CACHE_SIZE:  # drop the oldest
+            if len(cache) >= GRID_CACHE_SIZE:  # drop the oldest
                 cache.pop(next(iter(cache)))
             if key[1] != self.shape and self.builder is not None and len(key[1]) == self.ndim:
                 # Straight on the new grid: no copy of the subset on this one.
                 cache[key] = _subset_builder(self.builder, key[0])(key[1])
             else:
                 cache[key] = self.subset(list(key[0])).for_shape(key[1])
-            _BANKS_ON_GRIDS.add(self)
         return cache[key]
 
     def filters_spatial(self):
