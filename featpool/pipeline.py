@@ -24,6 +24,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._cache import cached
 from .feature_names import describe_maps, feature_names
 from .filters import BANKS, FilterBank
 from .invariance import apply_invariances
@@ -359,6 +360,14 @@ def _widen(x, spatial_ndim):
     return x
 
 
+@cached(64)
+def _maps(bank, nonlinearity, second_bank, rotation, scale_pooling):
+    """(maps in, maps out) of the invariances: computed once per bank and options."""
+    maps = describe_maps(bank, nonlinearity, second_bank)
+    dummy = np.zeros((1, 1, len(maps), 1), dtype=np.float32)
+    return tuple(maps), tuple(apply_invariances(dummy, maps, rotation, scale_pooling)[1])
+
+
 def output_maps(bank, nonlinearity="modulus", second_bank=None, rotation=None,
                 scale_pooling=None):
     """What each map of the pipeline's output is, after the invariances.
@@ -369,9 +378,8 @@ def output_maps(bank, nonlinearity="modulus", second_bank=None, rotation=None,
         As :func:`featpool.feature_names.describe_maps`, pooled as
         :func:`featpool.invariance.apply_invariances` pools the features.
     """
-    maps = describe_maps(bank, nonlinearity, second_bank)
-    dummy = np.zeros((1, 1, len(maps), 1), dtype=np.float32)
-    return apply_invariances(dummy, maps, rotation, scale_pooling)[1]
+    return [dict(m) for m in _maps(bank, nonlinearity, second_bank, rotation,
+                                   scale_pooling)[1]]
 
 
 def pipeline_features(samples, bank, poolings, *, nonlinearity="modulus", mode="wrap",
@@ -395,8 +403,8 @@ def pipeline_features(samples, bank, poolings, *, nonlinearity="modulus", mode="
         Channel-major, then map, then cell: named by :func:`feature_names`
         of :func:`output_maps`.
     """
-    maps = describe_maps(bank, nonlinearity, second_bank)
-    n_maps = len(output_maps(bank, nonlinearity, second_bank, rotation, scale_pooling))
+    maps, out_maps = _maps(bank, nonlinearity, second_bank, rotation, scale_pooling)
+    maps, n_maps = list(maps), len(out_maps)
     spatial = (samples[0].shape if isinstance(samples, list) else samples.shape[1:])[1:]
     n_cells = sum(p.n_cells(tuple(max(n, 2) for n in spatial)) for p in poolings)
     n_channels = samples[0].shape[0] if isinstance(samples, list) else samples.shape[1]

@@ -9,16 +9,28 @@ import doctest
 
 import pytest
 
+import featpool._cache
 import featpool._config
+import featpool.feature_names
 import featpool.filters
+import featpool.invariance
+import featpool.normalization
+import featpool.pipeline
 import featpool.pooling
 import featpool.responses
+import featpool.samples
 import featpool.transformers
 
 OPTIONFLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 MODULES = [
     featpool.pooling,
+    featpool._cache,
     featpool._config,
+    featpool.samples,
+    featpool.invariance,
+    featpool.normalization,
+    featpool.feature_names,
+    featpool.pipeline,
     featpool.responses,
     featpool.filters._bank,
     featpool.filters.gabor,
