@@ -166,7 +166,8 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
     allows (``multiresolution``), and the nonlinearity and pooling are fused
     in the Cython pooling kernel (full resolution) or computed from the
     coarse samples by quadrature. Memory is bounded: filters and images are
-    processed in chunks of about 32 MiB of responses, and very large images
+    processed in chunks of about 32 MiB of responses (1/8 of the working
+    memory, :func:`featpool.set_config`), and very large images
     in overlap-save tiles (see docs/responses.md).
 
     Parameters
@@ -210,7 +211,8 @@ def filter_pool(images, bank, pooling=None, nonlinearity="modulus", mode="reflec
         and ``||x * g1| * g2|`` is pooled the same way. These maps follow the
         first-layer ones; :func:`response_maps` lists them all.
     batch_size : int, optional
-        Images transformed at once; default from a 256 MiB budget.
+        Images transformed at once; default: as many as 1/32 of the working
+        memory (:func:`featpool.set_config`) holds in image spectra.
     n_threads : int, optional
         Threads for the pooling kernel (see :func:`pool2d`).
     workers : int, optional

@@ -188,7 +188,8 @@ default='modulus'
     dtype : {np.float32, np.float64}, default=np.float32
         Precision of the bank and of the features.
     batch_size : int, optional
-        Images filtered at once (default: from a 256 MiB budget).
+        Images filtered at once (default: from the working memory,
+        :func:`featpool.set_config`; 256 MiB unless set).
     n_threads : int, optional
         Threads (default: all that OpenMP allows; negative counts back).
     random_state : int, RandomState instance or None, default=None
