@@ -119,15 +119,19 @@ def make_plans(bank, spatial, mode, pooling, multiresolution, nonlinearity="modu
         """
         if not coarse_ok:
             return float(len(index) * np.prod(grids))
-        fractions = _band_fractions(bank, demodulate, factor)[index]
+        fractions = _band_fractions(bank, demodulate, factor, largest)[index]
         points = np.prod(np.minimum(fractions * np.array(grids), grids), axis=1)
         points[points > MAX_COARSE_FRACTION * np.prod(grids)] = np.prod(grids)
         return float(points.sum())
 
+    keys = sorted(set(reach.tolist()))
+    geometries = {key: _geometry(spatial, mode, int(np.max(bank.support_radius[reach == key])))
+                  for key in keys}
+    largest = max(max(g[1]) for g in geometries.values())
     groups = []  # (filters, (pads, grids, periodic)), reach increasing
-    for key in sorted(set(reach.tolist())):
+    for key in keys:
         index = np.flatnonzero(reach == key)
-        geometry = _geometry(spatial, mode, int(np.max(bank.support_radius[index])))
+        geometry = geometries[key]
         if groups:
             previous, before = groups[-1]
             alone = _FORWARD_COST * np.prod(before[1]) + cost(previous, before[1])
@@ -166,13 +170,17 @@ def _geometry(spatial, mode, reach):
 
 
 @cached(GRID_CACHE_SIZE)
-def _band_fractions(bank, demodulate, oversampling):
+def _band_fractions(bank, demodulate, oversampling, largest):
     """(n_filters, ndim): coarse lengths as fractions of the grid, on a probe grid.
 
-    The probe holds the widest filter twice over, whatever the image size, so
-    that estimating costs never builds the bank on a large grid.
+    The probe holds the widest filter twice over, so that estimating costs
+    never builds the bank on a large grid; but it is never larger than the
+    largest grid the plans consider (``largest``, or 256), since a filter far
+    wider than the image (a bank of many scales on a small image) would make
+    it huge: 64 filters on a 5760^2 probe took 16 GiB for 64x64 images.
     """
-    probe = (max(32, scipy.fft.next_fast_len(4 * bank.spatial_support + 1)),) * bank.ndim
+    side = max(32, scipy.fft.next_fast_len(4 * bank.spatial_support + 1))
+    probe = (min(side, max(256, largest)),) * bank.ndim
     lengths = _band_layout(bank, tuple(range(len(bank))), probe, demodulate, oversampling)[1]
     return lengths / np.array(probe)
 

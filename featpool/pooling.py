@@ -180,6 +180,16 @@ def pool_output_shape(shape, size, stride=None, padding=0, dilation=1, ceil_mode
 def _check_common(x, nd, func, op, p, nan_policy, mask, return_indices, nonlinearity):
     """The checks every pooling function shares; returns the validated values."""
     nonlinearity = _check_nonlinearity(nonlinearity)
+    if isinstance(x, np.ma.MaskedArray):
+        # Masked cells are left out, as cells outside ``mask``.
+        data = np.ma.getdata(x)
+        valid = ~np.ma.getmaskarray(x)
+        _check_spatial(data, nd, func)
+        if mask is not None:
+            spatial = data.shape[data.ndim - nd:]
+            checked = _check_mask(mask, data, nd).astype(bool)
+            valid = (valid.reshape((-1,) + spatial) & checked).reshape(data.shape)
+        x, mask = data, valid
     x = _as_float_array(x, nonlinearity)
     _check_spatial(x, nd, func)
     p = _check_op(op, p)
@@ -258,7 +268,8 @@ _POOL_DOC = """Pool the last {nd} axes of ``x`` with a sliding window.
         ``'omit'``: NaNs are ignored; a window with no valid cell gives NaN.
     mask : array_like of bool, shape ({axes}) or x.shape, optional
         Only cells where ``mask`` is True count (region pooling); a window
-        with no such cell gives NaN.
+        with no such cell gives NaN. The mask of a ``np.ma.MaskedArray``
+        ``x`` is honoured the same way (and combined with ``mask``).
     return_indices : bool, default False
         Also return, for ``op='max'``/``'min'``, the flat index of the chosen
         cell within its ({axes}) block (PyTorch's convention; ``-1`` for an

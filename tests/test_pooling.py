@@ -979,3 +979,23 @@ def test_matches_torch(seed):
             assert_allclose(fv, tv.numpy(), err_msg=label, **tol)
         n_checked += 1
     assert n_checked > 80
+
+
+def test_masked_arrays_honour_their_mask():
+    import featpool
+
+    rng = np.random.default_rng(5)
+    data = rng.random((2, 3, 9, 8))
+    hidden = rng.random(data.shape) < 0.3
+    x = np.ma.masked_array(data, mask=hidden)
+    for func, args in ((featpool.pool2d, (3,)), (featpool.adaptive_pool2d, (2,)),
+                       (featpool.pyramid_pool, ((1, 2),)), (featpool.global_pool, ())):
+        for op in ("max", "mean", "std"):
+            got = func(x, *args, op=op)
+            want = func(data, *args, op=op, mask=~hidden)
+            np.testing.assert_array_equal(got, want)
+    region = rng.random((9, 8)) < 0.7
+    np.testing.assert_array_equal(featpool.pool2d(x, 3, op="mean", mask=region),
+                                  featpool.pool2d(data, 3, op="mean", mask=~hidden & region))
+    with pytest.raises(ValueError, match="'mask'"):
+        featpool.pool2d(x, 3, mask=np.ones((4, 4), dtype=bool))

@@ -718,3 +718,19 @@ def test_second_bank_of_another_dimension_is_an_error():
     with pytest.raises(ValueError, match="'second_bank'"):
         filter_pool(random_images((2, 16, 16)), bank,
                     second_bank=featpool.gabor_bank_3d((8, 8, 8), n_scales=1, n_orientations=3))
+
+
+def test_cost_estimates_build_no_huge_probe():
+    # A bank of many scales on small images: its widest filter is far larger
+    # than the image; estimating plan costs once built the bank on a 5760^2
+    # probe grid (16 GiB). The probe is now no larger than the grids in play.
+    bank = gabor_bank((64, 64), n_scales=8)
+    images = random_images((2, 64, 64), seed=3)
+    tracemalloc.start()
+    try:
+        out = filter_pool(images, bank, mode="reflect")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (2, len(bank), 21) and np.isfinite(out).all()
+    assert peak < 512 * 2**20, peak / 2**20
