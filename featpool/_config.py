@@ -13,8 +13,8 @@ import threading
 
 from ._openmp_helpers import _cpu_count, _omp_max_threads, _openmp_enabled
 
-__all__ = ["config_context", "effective_n_threads", "get_config", "set_config",
-           "show_config", "working_memory_bytes"]
+__all__ = ["available_memory_bytes", "config_context", "effective_n_threads", "get_config",
+           "set_config", "show_config", "working_memory_bytes"]
 
 _DEFAULTS = {
     # MiB that featpool's chunkers may hold at once (scikit-learn's name and
@@ -119,6 +119,21 @@ def config_context(*, working_memory=None, n_threads=None):
         yield
     finally:
         _current().update(old)
+
+
+def available_memory_bytes():
+    """Memory the system could give this process now (Linux: MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def working_memory_bytes(fraction=1.0):

@@ -248,7 +248,16 @@ def pyramid(x, nd, levels, op, p, omit, mask, nonlinearity, n_threads):
             k = finest // level
             blocks_ = grid.reshape(grid.shape[: grid.ndim - nd] + (level, k) * nd)
             axes = tuple(range(grid.ndim - nd + 1, grid.ndim + nd, 2))
-            parts.append(flatten_cells(_REDUCE[op](blocks_, axis=axes), nd))
+            if op == "mean":
+                # A mean of means, scaled by the largest so that huge values
+                # do not overflow where the kernel's own mean does not.
+                scale = np.max(np.abs(blocks_), axis=axes, keepdims=True)
+                scale = np.where((scale > 0) & np.isfinite(scale), scale, 1)
+                reduced = (np.mean(blocks_ / scale, axis=axes, keepdims=True) * scale)
+                reduced = reduced.reshape(reduced.shape[: grid.ndim - nd] + (level,) * nd)
+            else:
+                reduced = _REDUCE[op](blocks_, axis=axes)
+            parts.append(flatten_cells(reduced, nd))
         return np.concatenate(parts, axis=-1)
     parts = []
     for level in levels:

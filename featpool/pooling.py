@@ -7,11 +7,12 @@ friends); see ``docs/pooling.md`` for the full contract.
 
 This module validates, casts and allocates; the loops are in ``_pooling.pyx``.
 """
+import math
 import numbers
 
 import numpy as np
 
-from ._config import effective_n_threads
+from ._config import available_memory_bytes, effective_n_threads
 from ._vocabulary import KERNEL_NONLINEARITIES, NAN_POLICIES, OPS
 from ._windows import (AxisWindows, flatten_cells, per_axis, pool_cells, pyramid, run,
                        window_geometry)
@@ -37,7 +38,14 @@ def _as_float_array(x, nonlinearity=None, name="x"):
     No copy when it already is one. Complex input is accepted only with a
     nonlinearity that makes it real.
     """
-    x = np.asarray(x)
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError) as error:  # ragged nested lists, say
+        raise TypeError(f"The '{name}' parameter must be a numeric array; np.asarray said: "
+                        f"{error}") from None
+    if x.ndim == 0:
+        raise ValueError(f"The '{name}' parameter must be an array of at least 2 dimensions. "
+                         f"Got a scalar (shape ()) instead.")
     if x.dtype.kind == "c":
         if nonlinearity is None:
             raise TypeError(
@@ -392,6 +400,13 @@ def _adaptive(x, nd, func, output_size, op, p, nan_policy, mask, return_indices,
             f"The 'output_size' parameter must hold sizes >= 1. Got {given!r} instead."
         )
     grid = tuple(n if g is None else int(g) for n, g in zip(spatial, output_size))
+    n_out = int(np.prod(x.shape[: x.ndim - nd], dtype=np.int64)) * math.prod(grid)
+    available = available_memory_bytes()
+    if available is not None and n_out * x.itemsize > available:
+        raise ValueError(
+            f"The 'output_size' parameter of {func} asks for {grid} cells per map: "
+            f"{n_out * x.itemsize / 2**30:.3g} GiB of output, more than the "
+            f"{available / 2**30:.3g} GiB of memory available. Got {given!r}.")
     axes = [AxisWindows.adaptive(n, g) for n, g in zip(spatial, grid)]
     return run(x, nd, axes, op, p, omit, mask, False, return_indices, nonlinearity,
                effective_n_threads(n_threads))
@@ -446,7 +461,7 @@ adaptive_pool3d.__doc__ = _ADAPTIVE_DOC.format(nd=3, axes="D, H, W", grid="3, 3,
 
 
 def _check_ndim(ndim):
-    if ndim not in (2, 3):
+    if isinstance(ndim, bool) or not isinstance(ndim, numbers.Integral) or ndim not in (2, 3):
         raise ValueError(f"The 'ndim' parameter must be 2 or 3. Got {ndim!r} instead.")
 
 
