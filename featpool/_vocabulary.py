@@ -9,7 +9,7 @@ what a nonlinearity and an op compute, which the same test checks against
 import numpy as np
 
 __all__ = ["OPS", "AVERAGING", "NAN_POLICIES", "KERNEL_NONLINEARITIES", "NONLINEARITIES",
-           "apply_nonlinearity", "finish_moments"]
+           "apply_nonlinearity", "check_option", "finish_moments", "moment_maps"]
 
 #: Pooling ops and their codes in the kernel (``OP_*`` in _pooling.pyx).
 OPS = {"max": 0, "min": 1, "sum": 2, "mean": 3, "lp": 4, "var": 5, "std": 6}
@@ -70,3 +70,20 @@ def finish_moments(op, sums, counts, p):
         return mean
     var = np.maximum(sums[1] / counts - mean * mean, 0)
     return var if op == "var" else np.sqrt(var)
+
+
+def check_option(value, name, options, allow_none=False):
+    """``value`` if it is one of ``options`` (strings); else a named error.
+
+    TypeError for something that is not a string (a list, say), ValueError
+    for an unknown string: every public function checks its options so.
+    """
+    if value is None and allow_none:
+        return value
+    expected = f"one of {sorted(o for o in options if o is not None)}" + (
+        " or None" if allow_none else "")
+    if not isinstance(value, str):
+        raise TypeError(f"The '{name}' parameter must be {expected}. Got {value!r} instead.")
+    if value not in options:
+        raise ValueError(f"The '{name}' parameter must be {expected}. Got {value!r} instead.")
+    return value

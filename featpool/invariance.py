@@ -13,6 +13,8 @@ tell filters apart. They return the pooled features and the new maps.
 """
 import numpy as np
 
+from ._vocabulary import check_option
+
 __all__ = ["pool_orientations", "pool_scales", "apply_invariances"]
 
 
@@ -110,9 +112,7 @@ def pool_orientations(features, maps, rotation):
     (True, [0, 1, 2])
     """
     features = _check(features, maps, "pool_orientations")
-    if rotation not in ("max", "fourier"):
-        raise ValueError(f"The 'rotation' parameter of pool_orientations must be 'max' or "
-                         f"'fourier'. Got {rotation!r} instead.")
+    check_option(rotation, "rotation", ("max", "fourier"))
     out, new_maps, used = [], [], set()
     for group in _groups(maps, "o"):
         used.update(group)

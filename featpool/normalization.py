@@ -1,6 +1,8 @@
 """Per-sample normalization of feature vectors."""
 import numpy as np
 
+from ._vocabulary import check_option
+
 __all__ = ["NORMALIZATIONS", "normalize"]
 
 NORMALIZATIONS = ("l2", "power")
@@ -35,9 +37,7 @@ def normalize(features, method):
     """
     if method is None:
         return features
-    if not isinstance(method, str) or method not in NORMALIZATIONS:
-        raise ValueError(f"The 'normalization' parameter must be one of "
-                         f"{list(NORMALIZATIONS)} or None. Got {method!r} instead.")
+    check_option(method, "normalization", NORMALIZATIONS)
     features = np.asarray(features)
     if features.dtype.kind != "f":
         features = features.astype(np.float64)

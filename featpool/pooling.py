@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from ._config import available_memory_bytes, effective_n_threads
-from ._vocabulary import KERNEL_NONLINEARITIES, NAN_POLICIES, OPS
+from ._vocabulary import KERNEL_NONLINEARITIES, NAN_POLICIES, OPS, check_option
 from ._windows import (AxisWindows, flatten_cells, per_axis, pool_cells, pyramid, run,
                        window_geometry)
 
@@ -64,16 +64,7 @@ def _as_float_array(x, nonlinearity=None, name="x"):
 
 
 def _check_nonlinearity(nonlinearity):
-    if not (nonlinearity is None or isinstance(nonlinearity, str)):
-        raise TypeError(f"The 'nonlinearity' parameter must be None or one of "
-                        f"{sorted(k for k in KERNEL_NONLINEARITIES if k)}. "
-                        f"Got {nonlinearity!r} instead.")
-    if nonlinearity not in KERNEL_NONLINEARITIES:
-        raise ValueError(
-            f"The 'nonlinearity' parameter must be None or one of "
-            f"{sorted(k for k in KERNEL_NONLINEARITIES if k)}. Got {nonlinearity!r} instead."
-        )
-    return nonlinearity
+    return check_option(nonlinearity, "nonlinearity", KERNEL_NONLINEARITIES, allow_none=True)
 
 
 def _per_axis_bool(value, nd, name):
@@ -100,12 +91,7 @@ def _check_spatial(x, nd, func):
 
 
 def _check_op(op, p):
-    if not isinstance(op, str):
-        raise TypeError(f"The 'op' parameter must be one of {sorted(OPS)}. Got {op!r} instead.")
-    if op not in OPS:
-        raise ValueError(
-            f"The 'op' parameter must be one of {sorted(OPS)}. Got {op!r} instead."
-        )
+    check_option(op, "op", OPS)
     if op == "lp":
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not (
             np.isfinite(p) and p > 0
@@ -117,12 +103,7 @@ def _check_op(op, p):
 
 
 def _check_nan_policy(nan_policy):
-    if not isinstance(nan_policy, str) or nan_policy not in NAN_POLICIES:
-        raise ValueError(
-            f"The 'nan_policy' parameter must be one of {list(NAN_POLICIES)}. "
-            f"Got {nan_policy!r} instead."
-        )
-    return nan_policy == "omit"
+    return check_option(nan_policy, "nan_policy", NAN_POLICIES) == "omit"
 
 
 def _check_mask(mask, x, nd):

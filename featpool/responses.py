@@ -12,7 +12,7 @@ import numpy as np
 from ._config import effective_n_threads
 from ._engine import (BORDER_MODES, full_responses, make_plans, map_kinds, pool_stack,
                       second_layer_pairs)
-from ._vocabulary import NONLINEARITIES, apply_nonlinearity
+from ._vocabulary import NONLINEARITIES, apply_nonlinearity, check_option
 from .filters import FilterBank
 from .pooling import Pooling, as_poolings
 
@@ -83,20 +83,11 @@ def _check_images(images, ndim, channel_axis, func):
 
 
 def _check_mode(mode):
-    if not isinstance(mode, str) or mode not in BORDER_MODES:
-        raise ValueError(
-            f"The 'mode' parameter must be one of {sorted(BORDER_MODES)}. "
-            f"Got {mode!r} instead."
-        )
+    check_option(mode, "mode", BORDER_MODES)
 
 
 def _check_engine_nonlinearity(nonlinearity):
-    if nonlinearity is not None and (not isinstance(nonlinearity, str)
-                                     or nonlinearity not in NONLINEARITIES):
-        raise ValueError(
-            f"The 'nonlinearity' parameter must be one of {list(NONLINEARITIES)} or None. "
-            f"Got {nonlinearity!r} instead."
-        )
+    check_option(nonlinearity, "nonlinearity", NONLINEARITIES, allow_none=True)
 
 
 def response_maps(bank, nonlinearity="modulus", second_bank=None):
@@ -140,8 +131,10 @@ def _check_bank(bank, func):
 
 def _check_batch_size(batch_size):
     if batch_size is not None and (isinstance(batch_size, bool)
-                                   or not isinstance(batch_size, (int, np.integer))
-                                   or batch_size < 1):
+                                   or not isinstance(batch_size, (int, np.integer))):
+        raise TypeError(f"The 'batch_size' parameter must be a positive int or None. Got "
+                        f"{batch_size!r} instead.")
+    if batch_size is not None and batch_size < 1:
         raise ValueError(
             f"The 'batch_size' parameter must be a positive int or None. "
             f"Got {batch_size!r} instead."

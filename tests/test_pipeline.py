@@ -209,7 +209,10 @@ def test_pyramid_levels_per_axis():
 @pytest.mark.parametrize("call, exc, match", [
     (lambda x: featpool.pool2d(x, 2, op=["max"]), TypeError, "'op'"),
     (lambda x: featpool.pool2d(x, 2, nonlinearity=["modulus"]), TypeError, "'nonlinearity'"),
-    (lambda x: featpool.pool2d(x, 2, nan_policy=["omit"]), ValueError, "'nan_policy'"),
+    (lambda x: featpool.pool2d(x, 2, nan_policy=["omit"]), TypeError, "'nan_policy'"),
+    (lambda x: featpool.filter_pool(x, featpool.gabor_bank((8, 8)), mode=1), TypeError, "'mode'"),
+    (lambda x: featpool.filter_pool(x, featpool.gabor_bank((8, 8)), batch_size=2.0), TypeError,
+     "'batch_size'"),
     (lambda x: Pooling(["max"]), TypeError, "'op'"),
     (lambda x: featpool.filter_pool(x, featpool.gabor_bank((8, 8)), workers=2.5), TypeError,
      "'workers'"),
