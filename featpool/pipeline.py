@@ -162,6 +162,8 @@ def config_to_params(config):
     config : dict
         A configuration as written by :func:`params_to_config` or read from
         a TOML/JSON file; parameters it leaves out take their defaults.
+        The string ``'none'`` stands for None for every parameter (TOML has
+        no null), whatever its default.
 
     Returns
     -------
@@ -192,7 +194,7 @@ def config_to_params(config):
                          f"{unknown}. The parameters are {list(DEFAULTS)}.")
     params = dict(DEFAULTS)
     for name, value in config.items():
-        if value == _NONE and DEFAULTS[name] is not None:
+        if isinstance(value, str) and value == _NONE:
             value = None
         elif name == "dtype":
             if value not in _DTYPES:

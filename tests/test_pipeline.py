@@ -90,6 +90,14 @@ def test_bad_configurations(config, match):
         config_to_params([("bank", "gabor")])
 
 
+def test_none_reads_as_none_whatever_the_default():
+    # A hand-written TOML file has no null: "none" is None for every parameter.
+    params = config_to_params({"rotation": "none", "n_scales": "none", "normalization": "none"})
+    assert params["rotation"] is None and params["n_scales"] is None
+    assert params["normalization"] is None
+    assert FilterBankPooling(**params).get_params()["rotation"] is None
+
+
 def test_build_banks():
     bank, second, learned = build_banks((28, 28))
     assert second is None and learned is None and bank.shape == (28, 28)
