@@ -243,14 +243,19 @@ def pyramid(x, nd, levels, op, p, omit, mask, nonlinearity, n_threads):
         # input once, then reduce the small grid.
         axes = [AxisWindows.adaptive(n, finest) for n in spatial]
         grid = run(x, nd, axes, op, p, omit, None, False, False, nonlinearity, n_threads)
+        # A mean of means can overflow only where the grid holds values near
+        # the largest float: scale by the block's largest magnitude then.
+        scaled = op == "mean" and not (
+            np.max(np.abs(grid), initial=0) < np.finfo(grid.dtype).max / finest ** nd)
         parts = []
         for level in levels:
             k = finest // level
+            if k == 1:
+                parts.append(flatten_cells(grid, nd))
+                continue
             blocks_ = grid.reshape(grid.shape[: grid.ndim - nd] + (level, k) * nd)
             axes = tuple(range(grid.ndim - nd + 1, grid.ndim + nd, 2))
-            if op == "mean":
-                # A mean of means, scaled by the largest so that huge values
-                # do not overflow where the kernel's own mean does not.
+            if scaled:
                 scale = np.max(np.abs(blocks_), axis=axes, keepdims=True)
                 scale = np.where((scale > 0) & np.isfinite(scale), scale, 1)
                 reduced = (np.mean(blocks_ / scale, axis=axes, keepdims=True) * scale)
