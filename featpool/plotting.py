@@ -15,7 +15,7 @@ from ._vocabulary import check_option
 from .filters import FilterBank
 from .responses import filter_responses
 
-__all__ = ["plot_bank", "plot_pooled", "plot_responses", "plot_weights"]
+__all__ = ["bank_images", "plot_bank", "plot_pooled", "plot_responses", "plot_weights", "weight_map"]
 
 #: A pyramid cell's feature name: ``[ch{c}_]{map}_{op}_l{level}_c{cell}``.
 _CELL = re.compile(r"^(?:ch(?P<channel>\d+)_)?(?P<map>.+)_(?P<op>[a-z]+[0-9.]*)"
@@ -272,9 +272,10 @@ def plot_pooled(pooled, *, image=None, titles=None, ncols=None, panel=1.6, cmap=
 
     Parameters
     ----------
-    pooled : array_like of shape (n_maps, h, w) or (h, w)
+    pooled : array_like of shape (n_maps, h, w) or (h, w), or list of 2D arrays
         Pooled maps, e.g. ``featpool.pool2d(responses, 8)`` or one pyramid
-        level of :func:`featpool.filter_pool` reshaped to ``(n_maps, g, g)``.
+        level of :func:`featpool.filter_pool` reshaped to ``(n_maps, g, g)``;
+        a list may hold grids of different shapes.
     image : array_like of shape (H, W), optional
         Drawn in gray under each grid, which then spans the whole image
         (each cell over the part of the image it pools, for pyramid cells).
@@ -305,13 +306,20 @@ def plot_pooled(pooled, *, image=None, titles=None, ncols=None, panel=1.6, cmap=
     >>> axes.shape, axes[0, 0].images[0].get_array().shape
     ((2, 2), (4, 4))
     """
-    pooled = np.asarray(pooled)
-    if pooled.ndim == 2:
-        pooled = pooled[None]
-    if pooled.ndim != 3 or pooled.dtype.kind not in "biuf" or 0 in pooled.shape:
-        raise ValueError(f"The 'pooled' parameter of plot_pooled must be a non-empty real "
-                         f"array of shape (n_maps, h, w) or (h, w). Got shape {pooled.shape} "
-                         f"and dtype {pooled.dtype} instead.")
+    if isinstance(pooled, (list, tuple)):
+        pooled = [np.asarray(grid) for grid in pooled]
+    else:
+        pooled = np.asarray(pooled)
+        pooled = list(pooled[None] if pooled.ndim == 2 else pooled) if pooled.ndim in (2, 3) \
+            else [pooled]
+    for grid in pooled:
+        if grid.ndim != 2 or grid.dtype.kind not in "biuf" or 0 in grid.shape:
+            raise ValueError(f"The 'pooled' parameter of plot_pooled must be real grids: an "
+                             f"array of shape (n_maps, h, w) or (h, w), or a list of 2D "
+                             f"arrays. Got a grid of shape {grid.shape} and dtype {grid.dtype} "
+                             f"instead.")
+    if not pooled:
+        raise ValueError("The 'pooled' parameter of plot_pooled holds no grid.")
     if titles is not None and len(titles) != len(pooled):
         raise ValueError(f"The 'titles' parameter of plot_pooled must hold one title per map "
                          f"({len(pooled)}). Got {len(titles)} instead.")

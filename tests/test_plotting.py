@@ -154,7 +154,10 @@ def test_plot_pooled_draws_the_pooled_values_over_the_image():
 
 @pytest.mark.parametrize("pooled, kwargs, match", [
     (np.ones((2, 2, 2, 2)), {}, "'pooled' parameter.*shape \\(2, 2, 2, 2\\)"),
-    (np.ones((0, 2, 2)), {}, "'pooled' parameter"),
+    (np.ones((0, 2, 2)), {}, "'pooled' parameter of plot_pooled holds no grid"),
+    (np.ones((2, 0, 2)), {}, "'pooled' parameter.*shape \\(0, 2\\)"),
+    ([np.ones(3)], {}, "'pooled' parameter.*shape \\(3,\\)"),
+    ([np.ones((2, 2), complex)], {}, "'pooled' parameter.*complex"),
     (np.ones((2, 3, 3)), {"titles": ["a"]}, "'titles' parameter.*\\(2\\)"),
     (np.ones((2, 3, 3)), {"image": np.ones(5)}, "'image' parameter of plot_pooled"),
 ])
@@ -166,6 +169,14 @@ def test_plot_pooled_errors(pooled, kwargs, match):
 # --------------------------------------------------------------------------
 # weight_map / plot_weights
 # --------------------------------------------------------------------------
+
+def test_plot_pooled_takes_grids_of_different_shapes():
+    grids = [np.arange(15.0).reshape(3, 5), np.arange(4.0).reshape(2, 2)]
+    _, axes = plotting.plot_pooled(grids, ncols=2)
+    for ax, grid, title in zip(axes.flat, grids, "01"):
+        np.testing.assert_array_equal(_drawn(ax), grid)
+        assert ax.get_title() == title
+
 
 def test_weight_map_spreads_each_cell_over_its_adaptive_bin():
     # A 5x7 image: a level-2 grid's bins overlap (rows 0-2 and 2-4; cols 0-3, 3-6).
