@@ -349,7 +349,9 @@ def weight_map(weights, feature_names, image_shape, *, levels=None, channel=None
     level, see :mod:`featpool.feature_names`) adds its weight to every
     pixel of its cell, whose rows and columns are PyTorch's adaptive bins
     (``floor(i * n / g)`` to ``ceil((i + 1) * n / g)``), as featpool pools
-    them. Sliding-window features (``_w_``) are left out.
+    them. Where the bins of a level overlap (``g`` does not divide the
+    size), a pixel gets the mean of its cells' weights. Levels add up.
+    Sliding-window features (``_w_``) are left out.
 
     Parameters
     ----------
@@ -392,8 +394,7 @@ def weight_map(weights, feature_names, image_shape, *, levels=None, channel=None
     if len(shape) != 2 or not all(isinstance(n, numbers.Integral) and n > 0 for n in shape):
         raise ValueError(f"The 'image_shape' parameter of weight_map must be a tuple of 2 "
                          f"positive ints. Got {image_shape!r} instead.")
-    heat = np.zeros(shape)
-    used = 0
+    heat, used = {}, 0
     for weight, name in zip(weights, feature_names):
         cell = _CELL.match(str(name))
         if cell is None:
@@ -406,14 +407,29 @@ def weight_map(weights, feature_names, image_shape, *, levels=None, channel=None
         if c >= g * g:
             raise ValueError(f"Feature {name!r} is cell {c} of a {g}x{g} level: not a 2D "
                              f"pyramid cell.")
-        (r0, r1), (c0, c1) = (((i * n) // g, -(-((i + 1) * n) // g))
-                              for i, n in zip(divmod(c, g), shape))
-        heat[r0:r1, c0:c1] += weight
+        rows, cols = _bin(c // g, g, shape[0]), _bin(c % g, g, shape[1])
+        heat.setdefault(g, np.zeros(shape))[rows, cols] += weight
         used += 1
     if used == 0:
         raise ValueError("No feature name of weight_map's 'feature_names' is a 2D pyramid cell "
                          "('..._l{level}_c{cell}') of the levels and channel asked for.")
-    return heat
+    total = np.zeros(shape)
+    for g, level in heat.items():
+        # Adaptive bins overlap by a pixel when g does not divide the size:
+        # such a pixel gets the mean of its cells, not their sum.
+        coverage = np.zeros(shape)
+        for i in range(g):
+            coverage[_bin(i, g, shape[0]), :] += 1
+        columns = np.zeros(shape[1])
+        for j in range(g):
+            columns[_bin(j, g, shape[1])] += 1
+        total += level / (coverage * columns)
+    return total
+
+
+def _bin(i, g, n):
+    """PyTorch's adaptive bin ``i`` of ``g`` over ``n`` pixels, as featpool pools."""
+    return slice((i * n) // g, -(-((i + 1) * n) // g))
 
 
 def plot_weights(weights, feature_names, image, *, levels=None, channel=None,

@@ -179,13 +179,19 @@ def test_plot_pooled_takes_grids_of_different_shapes():
 
 
 def test_weight_map_spreads_each_cell_over_its_adaptive_bin():
-    # A 5x7 image: a level-2 grid's bins overlap (rows 0-2 and 2-4; cols 0-3, 3-6).
-    names = ["log_s0_mean_l2_c0", "log_s0_mean_l2_c3", "log_s0_max_w_c0"]
-    heat = plotting.weight_map([1.0, 10.0, 100.0], names, (5, 7))
-    expected = np.zeros((5, 7))
-    expected[0:3, 0:4] += 1
-    expected[2:5, 3:7] += 10
-    np.testing.assert_array_equal(heat, expected)
+    # A 5x7 image: a level-2 grid's bins overlap (rows 0-2 and 2-4; cols 0-3, 3-6);
+    # a pixel in k cells gets the mean of their weights. Level 1 adds everywhere.
+    names = ["log_s0_mean_l2_c0", "log_s0_mean_l2_c3", "log_s0_max_w_c0",
+             "log_s0_mean_l1_c0"]
+    heat = plotting.weight_map([1.0, 10.0, 100.0, 0.5], names, (5, 7))
+    cells = np.zeros((5, 7))
+    cells[0:3, 0:4] += 1
+    cells[2:5, 3:7] += 10
+    coverage = np.ones((5, 7))
+    coverage[2, :] *= 2
+    coverage[:, 3] *= 2
+    np.testing.assert_allclose(heat, cells / coverage + 0.5)
+    assert heat[2, 3] == 11 / 4 + 0.5
 
 
 def test_weight_map_of_pipeline_names_matches_a_direct_sum():
