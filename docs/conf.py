@@ -18,10 +18,14 @@ import matplotlib
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
-# Document the featpool being built from this tree when it has been built in
-# place (``python setup.py build_ext --inplace``); otherwise the installed one.
+# Document the featpool of this tree when it has been built in place
+# (``python setup.py build_ext --inplace``); otherwise the installed one, which
+# the unbuilt sources must not shadow (``python -m sphinx`` puts the current
+# directory, the repository root, first on sys.path).
 if any((ROOT / "featpool").glob("_pooling*.so")) or any((ROOT / "featpool").glob("_pooling*.pyd")):
     sys.path.insert(0, str(ROOT))
+else:
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
 
 import featpool  # noqa: E402
 
