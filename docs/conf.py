@@ -73,7 +73,7 @@ plot_include_source = True
 plot_html_show_source_link = False
 plot_html_show_formats = False
 plot_formats = [("png", 90)]
-plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\nimport featpool\n"
+plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\nimport featpool\nimport featpool.plotting\n"
 plot_rcparams = {"figure.max_open_warning": 0}
 
 # -- sphinx-gallery: the examples, executed ---------------------------------
@@ -92,7 +92,6 @@ sphinx_gallery_conf = {
     "only_warn_on_example_error": False,
     "min_reported_time": 0,
 }
-# Small data in CI: the examples read FEATPOOL_DOCS_QUICK where they need to.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # -- HTML --------------------------------------------------------------------

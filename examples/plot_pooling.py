@@ -50,9 +50,9 @@ for name, kwargs in {"size 5, stride 2, padding 2": dict(size=5, stride=2, paddi
                                                          ceil_mode=True)}.items():
     shapes[name] = featpool.pool2d(vertical, **kwargs)
     print(f"{name:30s} -> {shapes[name].shape}")
-fig, axes = plot_pooled([m[:32, :32] for m in shapes.values()][:2], titles=list(shapes)[:2],
-                        ncols=2, panel=2.6)
-fig.suptitle("the top-left corner of two pooled maps")
+fig, axes = plot_pooled(list(shapes.values()), ncols=4, panel=2.4,
+                        titles=[f"{name}\n{m.shape[0]}x{m.shape[1]}" for name, m in
+                                shapes.items()])
 
 # %%
 # Fixed grids whatever the image size: ``adaptive_pool2d`` cuts the map into

@@ -164,7 +164,8 @@ def plot_bank(bank, domain="both", *, part="real", crop=None, filters=None, ncol
     axes : ndarray of matplotlib.axes.Axes, shape (rows, ncols)
         Row by row: with 'both', rows alternate between kernels and spectra.
         Each used axes holds one image (``axes[i, j].images[0]``) titled
-        with the filter's index, kind, scale and orientation indices.
+        with the filter's index, kind, scale and orientation indices (its
+        spectrum: with the index and 'Fourier').
 
     Examples
     --------
@@ -176,7 +177,7 @@ def plot_bank(bank, domain="both", *, part="real", crop=None, filters=None, ncol
     >>> axes.shape
     (4, 4)
     >>> axes[0, 1].get_title(), axes[1, 1].get_title()
-    ('1: gabor s0 o1', '1: gabor s0 o1 (Fourier)')
+    ('1: gabor s0 o1', '1: Fourier')
     """
     _check_bank(bank, "plot_bank")
     check_option(domain, "domain", ("both", "spatial", "fourier"))
@@ -198,8 +199,8 @@ def plot_bank(bank, domain="both", *, part="real", crop=None, filters=None, ncol
                 ax.imshow(picture, cmap=cmap, vmin=-limit, vmax=limit)
             else:
                 ax.imshow(picture, cmap="magma")
-            suffix = " (Fourier)" if d == "fourier" else ""
-            ax.set_title(f"{i}: {_label(bank.metadata[i])}{suffix}", fontsize="small")
+            label = "Fourier" if d == "fourier" else _label(bank.metadata[i])
+            ax.set_title(f"{i}: {label}", fontsize="x-small")
     return fig, axes
 
 
