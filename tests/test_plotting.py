@@ -39,13 +39,17 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     assert plotting.bank_images(bank).shape[0] == 1
 
 
-def test_import_featpool_does_not_import_matplotlib():
+def test_import_featpool_does_not_import_matplotlib(tmp_path):
+    import os
     import subprocess
-    code = ("import sys; sys.modules['matplotlib'] = None; import featpool, featpool.plotting; "
-            "print('ok')")
+    from pathlib import Path
+
+    # The featpool under test (installed or built in place), not the cwd's sources.
+    env = dict(os.environ, PYTHONPATH=str(Path(featpool.__file__).resolve().parents[1]))
+    code = "import sys, featpool, featpool.plotting; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "ok"
+                         check=True, cwd=tmp_path, env=env)
+    assert out.stdout.strip() == "False"
 
 
 # --------------------------------------------------------------------------
