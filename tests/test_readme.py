@@ -118,3 +118,10 @@ def test_relative_links_resolve_inside_the_repository(page):
         elif not target.exists():
             broken.append(f"{link} does not exist")
     assert not broken, broken
+
+
+def test_the_documented_docs_build_is_the_one_ci_runs():
+    command = "python -m sphinx -W --keep-going -b html docs docs/_build/html"
+    for path in (DOCS / "index.md", ROOT / "DEVELOPERS.md", ROOT / "README.md",
+                 ROOT / ".ci" / "run", DOCS / "conf.py"):
+        assert command in path.read_text(encoding="utf-8"), path
