@@ -51,15 +51,21 @@ def peak_memory(func):
 
 
 def find_mnist(path=None):
-    """The folder holding the MNIST test set: ``path``, $FEATPOOL_MNIST, shared/data."""
-    candidates = [path] if path else []
-    candidates += [os.environ.get("FEATPOOL_MNIST"),
-                   Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist",
-                   "/work/shared/data/mnist"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "t10k-images-idx3-ubyte.gz").exists():
-            return Path(candidate)
-    return None
+    """The folder holding the MNIST test set: ``path`` (``--mnist``), else $FEATPOOL_MNIST.
+
+    None when neither is given (the MNIST sections are then skipped); a
+    ValueError when the folder given lacks the files, so that a typo does
+    not silently skip them.
+    """
+    folder = path or os.environ.get("FEATPOOL_MNIST")
+    if not folder:
+        return None
+    missing = [name for name in MNIST_SHA256 if not (Path(folder) / name).exists()]
+    if missing:
+        origin = "--mnist" if path else "FEATPOOL_MNIST"
+        raise ValueError(f"{origin} names {folder!r}, which lacks {missing}: it must hold "
+                         f"the MNIST test set as distributed (gzip-compressed IDX files).")
+    return Path(folder)
 
 
 @functools.lru_cache(maxsize=2)

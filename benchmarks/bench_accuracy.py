@@ -2,7 +2,8 @@
 
 Sections (all run by default; ``--only`` picks some):
 
-* ``mnist``: the protocol of ``data/mnist/README.md`` (train on the first
+* ``mnist``: the protocol of docs/benchmarks.md, on the MNIST test set in the
+  folder ``--mnist`` or ``$FEATPOOL_MNIST`` names (train on the first
   5,000 test images, test on the last 5,000, pixels / 255, StandardScaler,
   ``LogisticRegression(C=0.1, max_iter=2000)``): raw pixels, scikit-image
   ``hog`` (9 orientations, 7x7 cells, 2x2 blocks), Kymatio ``Scattering2D(J=2,
@@ -28,7 +29,7 @@ Sections (all run by default; ``--only`` picks some):
 
 Run::
 
-    python benchmarks/bench_accuracy.py                 # everything (~25 min on 2 cores)
+    python benchmarks/bench_accuracy.py --mnist DIR     # everything (~25 min on 2 cores)
     python benchmarks/bench_accuracy.py --quick         # small smoke run (~2 min)
     python benchmarks/bench_accuracy.py --only mnist rotation
 """
@@ -148,7 +149,7 @@ def bench_mnist(args):
         memory = peak_memory(lambda: extract(timing[:500])) / 2**20
         rows.append((name, features.shape[1], f"{error:.2f} %", f"{speed:,.0f}", ratio,
                      n_threads, f"{memory:.0f}"))
-    table(f"MNIST: train first {n}, test last {n} (protocol of data/mnist/README.md)",
+    table(f"MNIST: train first {n}, test last {n} (protocol of docs/benchmarks.md)",
           ["features", "dim", "test error", "img/s", "vs Kymatio", "threads", "peak MiB"],
           rows)
 

@@ -22,7 +22,8 @@ repeats, as the machines this runs on are shared and noisy:
   ``scipy.fft.set_workers``.
 
 Inputs: 64 tiles of 128x128 cut from scikit-image's grey sample images, 512
-MNIST test digits (``/work/shared/data/mnist``), then one 4096x4096 image, for
+MNIST test digits (the folder given by ``--mnist`` or ``$FEATPOOL_MNIST``;
+skipped without it), then one 4096x4096 image, for
 featpool's time and peak memory (tracemalloc: the arrays NumPy allocates,
 which is what grows with the input). Before timing, featpool and the plain
 pipeline must agree: to float32 precision at full resolution, to 1e-3 with
@@ -30,7 +31,7 @@ multi-resolution.
 
 Run::
 
-    python benchmarks/bench_pipeline.py            # the sizes of the issue (a few minutes)
+    python benchmarks/bench_pipeline.py --mnist DIR   # the sizes of the issue (a few minutes)
     python benchmarks/bench_pipeline.py --quick    # small sizes, a smoke test
     python benchmarks/bench_pipeline.py --classic  # also the classic real-kernel banks
     python benchmarks/bench_pipeline.py --volumes  # also 3D volumes
@@ -73,8 +74,8 @@ def sample_tiles(n, size):
     return (np.stack(tiles[:n]) / 255.0).astype(np.float32)
 
 
-def mnist_digits(n):
-    images, _ = load_mnist(find_mnist())
+def mnist_digits(n, folder):
+    images, _ = load_mnist(folder)
     return (images[:n] / 255.0).astype(np.float32)
 
 
@@ -301,6 +302,8 @@ def main(argv=None):
     parser.add_argument("--classic", action="store_true",
                         help="also the classic banks (Leung-Malik, Schmid, RFS, LoG, DoG)")
     parser.add_argument("--volumes", action="store_true", help="also 3D volumes")
+    parser.add_argument("--mnist", help="folder holding the MNIST test set "
+                        "(t10k-images-idx3-ubyte.gz); default $FEATPOOL_MNIST")
     args = parser.parse_args(argv)
 
     config = featpool.show_config(print_out=False)
@@ -316,7 +319,12 @@ def main(argv=None):
           + f"; medians of {repeats} runs (Kymatio: {max(1, repeats // 2)})")
     compare("Natural-image tiles", sample_tiles(n_tiles, tile), 3, repeats, n_threads,
             Scattering2D)
-    compare("MNIST digits", mnist_digits(n_digits), 2, repeats, n_threads, Scattering2D)
+    mnist = find_mnist(args.mnist)
+    if mnist is None:
+        print("\n## MNIST digits: skipped (no data; pass --mnist FOLDER)")
+    else:
+        compare("MNIST digits", mnist_digits(n_digits, mnist), 2, repeats, n_threads,
+                Scattering2D)
     if args.classic:
         classic_banks(sample_tiles(n_tiles, tile), repeats, n_threads)
     if args.volumes:

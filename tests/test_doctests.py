@@ -6,6 +6,7 @@ examples through ``doctest`` on the modules that ``import featpool`` found,
 one test per docstring so that one bad example does not hide the others.
 """
 import doctest
+import importlib.util
 
 import pytest
 
@@ -38,6 +39,11 @@ MODULES = [
     featpool.filters.learned,
     featpool.transformers,
 ]
+# featpool.plotting's examples draw: they run where the [plot] extra is installed.
+if importlib.util.find_spec("matplotlib") is not None:
+    import featpool.plotting
+
+    MODULES.append(featpool.plotting)
 # Docstrings whose examples are known to fail: strict xfail, so a fix shows.
 KNOWN_BAD = {}
 
