@@ -537,15 +537,16 @@ cdef double _exact_cell(const floating* img, const unsigned char* mimg, Py_ssize
                         Py_ssize_t ow, double n_real, double n_pad, Opts* o) noexcept nogil:
     """One mean/lp/var/std cell straight from its window, without overflow.
 
-    Pass 0 finds the count and the largest magnitude m = 2^e * f; pass 1 sums
-    x / 2^e (mean, var: exact scaling, |x| / 2^e < 2) or
+    Pass 0 finds the count, the largest magnitude m = 2^e * f and a pivot
+    (the first cell); pass 1 sums (x - pivot) / 2^e (mean, var: exact scaling,
+    |x| / 2^e < 2; the shift makes identical cells exactly 0 apart) or
     expm1(p log(|x| / m)) (lp: mean |x/m|^p - 1, each term in [-1, 0], which
     keeps the geometric-mean limit of small p); pass 2 sums squared scaled
-    deviations (var, std).
+    deviations from the mean (var, std).
     """
     cdef Py_ssize_t W = aw.n_in, stride = aw.n_in * (2 if o.cplx else 1)
     cdef Py_ssize_t step, td, th, tw, iz, iy, ix
-    cdef double v, m = 0.0, c = 0.0, s = 0.0, mean = 0.0
+    cdef double v, m = 0.0, c = 0.0, s = 0.0, mean = 0.0, pivot = 0.0
     cdef bint nan = False
     cdef int e = 0
     cdef const floating* row
@@ -562,6 +563,8 @@ cdef double _exact_cell(const floating* img, const unsigned char* mimg, Py_ssize
                             or (o.omit and v != v)):
                         continue
                     if step == 0:
+                        if c == 0.0:
+                            pivot = v
                         c += 1.0
                         if v != v:
                             nan = True
@@ -570,9 +573,9 @@ cdef double _exact_cell(const floating* img, const unsigned char* mimg, Py_ssize
                     elif step == 1 and o.op == OP_LP:
                         s += expm1(o.p * log(fabs(v) / m))
                     elif step == 1:
-                        s += ldexp(v, -e)
+                        s += ldexp(v, -e) - pivot
                     else:
-                        v = ldexp(v, -e) - mean
+                        v = (ldexp(v, -e) - pivot) - mean
                         s += v * v
         if step == 0:
             if c == 0.0 or nan:
@@ -585,13 +588,14 @@ cdef double _exact_cell(const floating* img, const unsigned char* mimg, Py_ssize
                 e = 0
             else:
                 e = ilogb(m)
+            pivot = ldexp(pivot, -e) if pivot - pivot == 0.0 else 0.0
         elif step == 1:
             if o.op == OP_LP:
                 return m * exp(log1p(s / c) / o.p)
             if o.op == OP_MEAN:
-                if o.include_pad:
-                    c = c + n_pad - n_real   # padding counts, excluded real cells do not
-                return ldexp(s / c, e)
+                if o.include_pad:   # padding counts, excluded real cells do not
+                    return ldexp((pivot * c + s) / (c + n_pad - n_real), e)
+                return ldexp(pivot + s / c, e)
             mean = s / c
             s = 0.0
     if o.op == OP_STD:

@@ -79,7 +79,7 @@ def _check_copy(x, dtype, name):
         return
     held = x.itemsize + sum((n - 1) * abs(st) for n, st in zip(x.shape, x.strides))
     available = available_memory_bytes()
-    if 2 * held < needed:
+    if 2 * held < x.size * x.itemsize:
         limit, what = working_memory_bytes(), (
             f"it is a view of {held / 2**20:.3g} MiB (broadcast or zero strides) and the "
             f"copy may take the working_memory budget only")
