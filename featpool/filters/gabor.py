@@ -255,8 +255,9 @@ def _check_envelopes(func, frequencies, bandwidth, aspect_ratio):
     if len(frequencies) > _MAX_SCALES:
         raise ValueError(f"{func} would build {len(frequencies)} scales, more than "
                          f"{_MAX_SCALES}: ask for fewer with 'n_scales', or widen 'bandwidth'.")
-    sigma = _sigma(np.asarray(frequencies), bandwidth)
-    extremes = np.concatenate([sigma, sigma / aspect_ratio])
+    with np.errstate(divide="ignore", over="ignore"):   # inf: refused below
+        sigma = _sigma(np.asarray(frequencies), bandwidth)
+        extremes = np.concatenate([sigma, sigma / aspect_ratio])
     low, high = _SIGMA_RANGE
     if not np.all((extremes >= low) & (extremes <= high)):
         raise ValueError(
