@@ -48,8 +48,8 @@ def apply_nonlinearity(y, kind):
 
 def moment_maps(maps, op, p):
     """The maps whose window sums :func:`finish_moments` turns into an op's value."""
-    if op == "lp":
-        return (np.abs(maps) ** p,)
+    if op == "lp":   # float64: |x|^p of float32 maps underflows from p of about 10
+        return (np.abs(maps.astype(np.float64)) ** p,)
     if op in ("var", "std"):
         maps = maps.astype(np.float64)
         return maps, maps * maps

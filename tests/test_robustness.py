@@ -14,6 +14,7 @@ import featpool
 from featpool import FilterBank, config_context
 from featpool.filters.gabor import _half_sphere, _min_separation
 
+from _common import uses_coarse_grids
 from _reference import reference_adaptive, reference_pool
 
 F32, F64 = np.finfo(np.float32), np.finfo(np.float64)
@@ -345,3 +346,18 @@ def test_from_kernels_refuses_empty_and_non_finite(kernels, match):
 def test_classic_support_bounds(bank, support):
     with pytest.raises(ValueError, match="'support'"):
         bank((32, 32), support=support)
+
+
+@pytest.mark.parametrize("op, p, degree", [("lp", 50.0, 1), ("lp", 3.0, 1), ("std", 2.0, 1),
+                                           ("var", 2.0, 2)])
+def test_multiresolution_quadrature_is_scale_invariant(op, p, degree):
+    """The coarse path's powers (|x|^50 of responses near 1e-8) neither underflow nor
+    overflow: pooling scaled images gives the scaled features."""
+    x = np.random.default_rng(9).random((2, 64, 64)).astype(np.float32)
+    bank = featpool.gabor_bank((64, 64), n_scales=3, n_orientations=2, dtype=np.float32)
+    pooling = featpool.Pooling(op, levels=(1, 2), p=p)
+    assert uses_coarse_grids(bank, (64, 64), [pooling], mode="wrap")
+    plain = featpool.filter_pool(x, bank, pooling=pooling, mode="wrap")
+    for scale in (1e-8, 1e8):
+        got = featpool.filter_pool(x * np.float32(scale), bank, pooling=pooling, mode="wrap")
+        assert_allclose(got / scale**degree, plain, rtol=1e-4)
