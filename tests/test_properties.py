@@ -172,7 +172,8 @@ def test_gabor_3d_has_distinct_directions(n):
 
 @given(data=st.data())
 def test_filter_pool_matches_fft_reference(data):
-    """Full-resolution, wrap mode: |x * h| pooled over the whole image."""
+    """Full-resolution, wrap mode: |x * h| (filter_responses), pooled over the
+    whole image (filter_pool)."""
     shape = tuple(data.draw(st.integers(5, 12)) for _ in range(2))
     n_images = data.draw(st.integers(1, 3))
     seed = data.draw(st.integers(0, 2**32 - 1))
@@ -190,6 +191,8 @@ def test_filter_pool_matches_fft_reference(data):
     want = getattr(np, op)(maps, axis=(-2, -1))
     assert_allclose(got.reshape(want.shape), want, rtol=1e-6,
                     atol=1e-9 * float(np.abs(want).max()))
+    responses = featpool.filter_responses(x, bank, nonlinearity=nonlinearity, mode="wrap")
+    assert_allclose(responses, maps, rtol=1e-6, atol=1e-9 * float(np.abs(maps).max()))
 
 
 @given(data=st.data())
