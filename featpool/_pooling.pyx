@@ -533,16 +533,20 @@ cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, dou
     accumulators over- or underflowed are recomputed from ``img`` (one image)."""
     cdef Py_ssize_t ow, n = aw.n_out
     cdef double v
+    cdef int bad = 0
     if not o.counted and (o.extreme or o.op == OP_SUM):
         for ow in range(n):
             out[ow] = <floating>q.v[k + ow]
     elif not o.counted and o.op == OP_MEAN and not o.include_pad:
-        for ow in range(n):
-            out[ow] = <floating>(q.v[k + ow] / (real_dh * aw.creal[ow]))
-        for ow in range(n):
-            if q.v[k + ow] - q.v[k + ow] != 0.0:
-                out[ow] = <floating>_exact_cell(img, mimg, H, ad, ah, aw, od, oh, ow,
-                                                real_dh * aw.creal[ow], 0.0, o)
+        for ow in range(n):   # one loop, an OR reduction: it stays vectorised
+            v = q.v[k + ow]
+            out[ow] = <floating>(v / (real_dh * aw.creal[ow]))
+            bad = bad | (v - v != 0.0)
+        if bad:
+            for ow in range(n):
+                if q.v[k + ow] - q.v[k + ow] != 0.0:
+                    out[ow] = <floating>_exact_cell(img, mimg, H, ad, ah, aw, od, oh, ow,
+                                                    real_dh * aw.creal[ow], 0.0, o)
     else:
         for ow in range(n):
             if not o.extreme and _suspect(q, k + ow, o):
