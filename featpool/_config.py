@@ -29,6 +29,20 @@ _DEFAULTS = {
 }
 _local = threading.local()
 
+# GNU libgomp's thread pool does not survive fork(): a child process that
+# starts a parallel region after its parent ran one deadlocks. So once this
+# process has asked for more than one OpenMP thread, a forked child runs its
+# kernels on one thread (plain `multiprocessing` with the fork start method).
+_fork_state = {"parent_used_openmp": False, "child_after_openmp": False}
+
+
+def _after_fork_in_child():
+    _fork_state["child_after_openmp"] = _fork_state["parent_used_openmp"]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 def _current():
     if not hasattr(_local, "config"):
@@ -163,7 +177,8 @@ def effective_n_threads(n_threads=None):
     threadpoolctl), capped at the usable CPUs. A positive count is capped at
     the CPUs; a negative one counts back from them (-1 all, -2 all but one),
     as in joblib and scikit-learn, and is at least 1. 0 and non-integers are
-    errors. Without OpenMP, always 1.
+    errors. Without OpenMP, always 1; in a process forked after OpenMP ran
+    (GNU OpenMP cannot start threads there), 1.
     """
     if n_threads is None:
         n_threads = _current()["n_threads"]
@@ -174,7 +189,11 @@ def effective_n_threads(n_threads=None):
         n_threads = _check_n_threads(n_threads)
         count = n_threads if n_threads > 0 else cpus + 1 + n_threads
         count = min(max(count, 1), cpus)
-    return count if _openmp_enabled() else 1
+    if not _openmp_enabled() or _fork_state["child_after_openmp"]:
+        return 1
+    if count > 1:
+        _fork_state["parent_used_openmp"] = True
+    return count
 
 
 def show_config(print_out=True):

@@ -31,7 +31,7 @@ from ._cache import cached
 from ._config import working_memory_bytes
 from ._multires import (MAX_COARSE_FRACTION, Quadrature, band_layout, crop_indices,
                         oversampling)
-from ._vocabulary import AVERAGING, NONLINEARITIES, apply_nonlinearity
+from ._vocabulary import AVERAGING, MAX_COARSE_P, NONLINEARITIES, apply_nonlinearity
 from ._windows import MIN_PARALLEL_SIZE, pool_cells
 from .filters._bank import GRID_CACHE_SIZE
 
@@ -80,6 +80,13 @@ class _Plan:
 
 
 @cached(64)
+def _coarse_exact(pooling):
+    """Whether coarse samples pool as the full-resolution maps would: averaging
+    ops, but not a power mean of high order (|y|^p spreads the band p-fold;
+    measured: p=6 within 4e-5, p=8 1.3e-2 off on natural images)."""
+    return pooling.op in AVERAGING and not (pooling.op == "lp" and pooling.p > MAX_COARSE_P)
+
+
 def make_plans(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus"):
     """Group the bank's filters by reach and resolution; one _Plan per group.
 
@@ -98,7 +105,7 @@ def make_plans(bank, spatial, mode, pooling, multiresolution, nonlinearity="modu
         # Reaches within a factor sqrt(2) share a group (and its padding).
         support = np.maximum(np.asarray(bank.support_radius), 1)
         reach = np.ceil(2 * np.log2(support)).astype(np.intp)
-    coarse_ok = multiresolution and all(p.op in AVERAGING for p in pooling)
+    coarse_ok = multiresolution and all(_coarse_exact(p) for p in pooling)
     if coarse_ok:
         factor = oversampling([p.op for p in pooling], nonlinearity, bool(bank.is_real))
     demodulate = nonlinearity in ("modulus", "square")
@@ -373,7 +380,7 @@ def _run_tiled(x, bank, mode, nonlinearity, poolings, multiresolution, workers, 
     image = np.pad(x, [(0, 0)] + [(support, support)] * nd,
                    mode=BORDER_MODES[mode]).astype(bank.dtype, copy=False)
     core = tuple(min(_TILE, n) for n in spatial)
-    averaging = all(p.op in AVERAGING for p in poolings)
+    averaging = all(_coarse_exact(p) for p in poolings)
     # Tiles are cut from the padded image: no border mode inside the plan.
     plans = make_plans(bank, core, "constant", poolings, multiresolution and averaging,
                   nonlinearity)

@@ -17,6 +17,15 @@ var/std, combined across axes with Chan et al.'s pairwise update so that data
 far from zero keep their precision; the count of valid
 cells where a mask or ``nan_policy='omit'`` can exclude some, and the argmax.
 
+Those sums can overflow or underflow where the result itself would not: the
+mean of cells near 1e308, the variance of cells near 1e200 or 1e-200,
+``(mean |x|^50)^(1/50)`` of cells near 1e-8. ``_finish_row`` spots such cells
+from their accumulators (a non-finite mean, a sum of powers outside
+[1e-280, 1e280], a variance near underflow) and recomputes them straight from
+their window, scaled by the window's largest magnitude (``_exact_cell``), as
+it does for every ``lp`` with p < 1, where powers lose the geometric mean.
+Ordinary data never take that path.
+
 The driver splits the output into tasks (image, block of output planes, block
 of output rows); each task writes a disjoint block of ``out``, so results do
 not depend on the number of threads. Kernels return nothing and never raise:
@@ -24,113 +33,10 @@ the Python side (featpool/pooling.py) validates everything and allocates every
 array, scratch space included.
 """
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport sqrt, sqrtf, pow, fabs, NAN
+from libc.math cimport sqrt, sqrtf, pow, fabs, NAN, log, exp, expm1, log1p, ldexp, ilogb
 from libc.stdint cimport int64_t
 
-ctypedef fused floating:
-    float
-    double
-
-# Keep in sync with featpool/pooling.py::_OPS.
-cdef enum:
-    OP_MAX = 0
-    OP_MIN = 1
-    OP_SUM = 2
-    OP_MEAN = 3
-    OP_LP = 4
-    OP_VAR = 5
-    OP_STD = 6
-
-
-# Keep in sync with featpool/pooling.py::_NONLINEARITIES: what the first pass
-# applies to each input cell as it reads it (complex input: interleaved re, im).
-cdef enum:
-    T_NONE = 0
-    T_MODULUS = 1     # |z|
-    T_REAL = 2        # Re z
-    T_ABS = 3         # |Re z|
-    T_SQUARE = 4      # |z|^2
-    T_RELU_POS = 5    # max(Re z, 0)
-    T_RELU_NEG = 6    # max(-Re z, 0)
-
-
-cdef struct Axis:
-    Py_ssize_t n_in
-    Py_ssize_t n_out
-    Py_ssize_t d              # dilation
-    const Py_ssize_t* start   # first input index of each window (may be < 0)
-    const Py_ssize_t* lo      # first tap inside the input
-    const Py_ssize_t* hi      # one past the last tap inside the input
-    const double* creal       # taps inside the input: hi - lo
-    const double* cpad        # taps inside the padded input (count_include_pad)
-    # Sliding windows (k > 0) have a constant size k and stride s, and outputs
-    # j0 <= j < j1 whose k taps all fall inside the input: the fast path.
-    # Adaptive windows vary in size and have k = 0.
-    Py_ssize_t k
-    Py_ssize_t s
-    Py_ssize_t j0
-    Py_ssize_t j1
-
-
-cdef struct Opts:
-    int op
-    int transform       # T_* applied to each input cell
-    bint cplx           # input is complex, stored as interleaved (re, im) pairs
-    bint extreme        # max or min
-    bint is_min
-    bint counted        # cells may be excluded (mask or nan omit): carry counts
-    bint omit
-    bint use_mask
-    bint with_idx
-    bint include_pad
-    bint moments        # var / std: channels hold (mean, M2, count)
-    double p
-
-
-cdef struct Chan:
-    # One stage of accumulators; unused pointers are never read.
-    double* v      # value (max/min) or first sum
-    double* v2     # sum of squares (var/std)
-    double* c      # count of valid cells
-    int64_t* i     # flat index of the extreme value
-
-
-cdef inline bint _better(double v, double m, bint is_min) noexcept nogil:
-    # PyTorch's rule: a larger value, or any NaN (the last NaN wins).
-    if is_min:
-        return v < m or v != v
-    return v > m or v != v
-
-
-cdef inline double _load(const floating* row, Py_ssize_t pos, Opts* o) noexcept nogil:
-    """Cell ``pos`` of an input row, through the nonlinearity. NaN stays NaN."""
-    cdef double re, im
-    if not o.cplx:
-        re = row[pos]
-        im = 0.0
-    else:
-        re = row[2 * pos]
-        im = row[2 * pos + 1]
-    if o.transform == T_NONE or o.transform == T_REAL:
-        return re
-    if o.transform == T_MODULUS:
-        return sqrt(re * re + im * im)
-    if o.transform == T_ABS:
-        return fabs(re)
-    if o.transform == T_SQUARE:
-        return re * re + im * im
-    if o.transform == T_RELU_POS:
-        return 0.0 if re < 0.0 else re
-    return 0.0 if re > 0.0 else -re
-
-
-cdef inline double _power(double v, double p) noexcept nogil:
-    v = fabs(v)
-    if p == 1.0:
-        return v
-    if p == 2.0:
-        return v * v
-    return pow(v, p)
+# Types, op and nonlinearity codes, and per-cell functions: _pooling.pxd.
 
 
 cdef inline Axis _axis(Py_ssize_t n_in, const Py_ssize_t[::1] geometry,
@@ -502,6 +408,98 @@ cdef void _reduce_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
         _sum_lines(src.c, src_first, a, o0, o1, L, dst.c)
 
 
+# Accumulators outside these bounds may have overflowed or underflowed.
+cdef double SMALL = 1e-280
+cdef double LARGE = 1e280
+# A mean above this makes any nonzero squared deviation representable: a
+# variance of exactly 0 (or tiny) there is the true value.
+cdef double SAFE_MEAN = 1e-120
+
+
+cdef inline bint _suspect(Chan q, Py_ssize_t k, Opts* o) noexcept nogil:
+    """True if the accumulators of one cell may have overflowed or underflowed."""
+    cdef double v = q.v[k]
+    if o.op == OP_MEAN:
+        return v - v != 0.0           # inf or NaN
+    if o.op == OP_LP:
+        return o.p < 1.0 or not (SMALL <= v <= LARGE)
+    if o.moments:
+        return (v - v != 0.0 or q.v2[k] - q.v2[k] != 0.0
+                or (q.v2[k] < SMALL and fabs(v) < SAFE_MEAN))
+    return False
+
+
+cdef double _exact_cell(const floating* img, const unsigned char* mimg, Py_ssize_t H,
+                        Axis* ad, Axis* ah, Axis* aw, Py_ssize_t od, Py_ssize_t oh,
+                        Py_ssize_t ow, double n_real, double n_pad, Opts* o) noexcept nogil:
+    """One mean/lp/var/std cell straight from its window, without overflow.
+
+    Pass 0 finds the count, the largest magnitude m = 2^e * f and a pivot
+    (the first cell); pass 1 sums (x - pivot) / 2^e (mean, var: exact scaling,
+    |x| / 2^e < 2; the shift makes identical cells exactly 0 apart) or
+    expm1(p log(|x| / m)) (lp: mean |x/m|^p - 1, each term in [-1, 0], which
+    keeps the geometric-mean limit of small p); pass 2 sums squared scaled
+    deviations from the mean (var, std).
+    """
+    cdef Py_ssize_t W = aw.n_in, stride = aw.n_in * (2 if o.cplx else 1)
+    cdef Py_ssize_t step, td, th, tw, iz, iy, ix
+    cdef double v, m = 0.0, c = 0.0, s = 0.0, mean = 0.0, pivot = 0.0
+    cdef bint nan = False
+    cdef int e = 0
+    cdef const floating* row
+    for step in range(3):
+        for td in range(ad.lo[od], ad.hi[od]):
+            iz = ad.start[od] + td * ad.d
+            for th in range(ah.lo[oh], ah.hi[oh]):
+                iy = ah.start[oh] + th * ah.d
+                row = img + (iz * H + iy) * stride
+                for tw in range(aw.lo[ow], aw.hi[ow]):
+                    ix = aw.start[ow] + tw * aw.d
+                    v = _load(row, ix, o)
+                    if ((o.use_mask and not mimg[(iz * H + iy) * W + ix])
+                            or (o.omit and v != v)):
+                        continue
+                    if step == 0:
+                        if c == 0.0:
+                            pivot = v
+                        c += 1.0
+                        if v != v:
+                            nan = True
+                        elif fabs(v) > m:
+                            m = fabs(v)
+                    elif step == 1 and o.op == OP_LP:
+                        s += expm1(o.p * log(fabs(v) / m))
+                    elif step == 1:
+                        s += ldexp(v, -e) - pivot
+                    else:
+                        v = (ldexp(v, -e) - pivot) - mean
+                        s += v * v
+        if step == 0:
+            if c == 0.0 or nan:
+                return NAN
+            if m == 0.0:
+                return 0.0
+            if m - m != 0.0:          # an infinite cell: plain arithmetic is right
+                if o.op == OP_LP:
+                    return m
+                e = 0
+            else:
+                e = ilogb(m)
+            pivot = ldexp(pivot, -e) if pivot - pivot == 0.0 else 0.0
+        elif step == 1:
+            if o.op == OP_LP:
+                return m * exp(log1p(s / c) / o.p)
+            if o.op == OP_MEAN:
+                if o.include_pad:   # padding counts, excluded real cells do not
+                    return ldexp((pivot * c + s) / (c + n_pad - n_real), e)
+                return ldexp(pivot + s / c, e)
+            mean = s / c
+            s = 0.0
+    if o.op == OP_STD:
+        return ldexp(sqrt(s / c), e)
+    return ldexp(s / c, 2 * e)
+
+
 cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
                            Opts* o) noexcept nogil:
     """Turn the accumulators of one output cell into its value."""
@@ -528,19 +526,35 @@ cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
 
 
 cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, double pad_dh,
-                             floating* out, int64_t* idx, Opts* o) noexcept nogil:
-    """Write one output row from its accumulators (q at offset k)."""
+                             floating* out, int64_t* idx, Opts* o, const floating* img,
+                             const unsigned char* mimg, Py_ssize_t H, Axis* ad, Axis* ah,
+                             Py_ssize_t od, Py_ssize_t oh) noexcept nogil:
+    """Write one output row from its accumulators (q at offset k); cells whose
+    accumulators over- or underflowed are recomputed from ``img`` (one image)."""
     cdef Py_ssize_t ow, n = aw.n_out
+    cdef double v
+    cdef int bad = 0
     if not o.counted and (o.extreme or o.op == OP_SUM):
         for ow in range(n):
             out[ow] = <floating>q.v[k + ow]
     elif not o.counted and o.op == OP_MEAN and not o.include_pad:
-        for ow in range(n):
-            out[ow] = <floating>(q.v[k + ow] / (real_dh * aw.creal[ow]))
+        for ow in range(n):   # one loop, an OR reduction: it stays vectorised
+            v = q.v[k + ow]
+            out[ow] = <floating>(v / (real_dh * aw.creal[ow]))
+            bad = bad | (v - v != 0.0)
+        if bad:
+            for ow in range(n):
+                if q.v[k + ow] - q.v[k + ow] != 0.0:
+                    out[ow] = <floating>_exact_cell(img, mimg, H, ad, ah, aw, od, oh, ow,
+                                                    real_dh * aw.creal[ow], 0.0, o)
     else:
         for ow in range(n):
-            out[ow] = <floating>_finish(q, k + ow, real_dh * aw.creal[ow],
-                                        pad_dh * aw.cpad[ow], o)
+            if not o.extreme and _suspect(q, k + ow, o):
+                v = _exact_cell(img, mimg, H, ad, ah, aw, od, oh, ow,
+                                real_dh * aw.creal[ow], pad_dh * aw.cpad[ow], o)
+            else:
+                v = _finish(q, k + ow, real_dh * aw.creal[ow], pad_dh * aw.cpad[ow], o)
+            out[ow] = <floating>v
     if o.with_idx:
         for ow in range(n):
             if o.counted and q.c[k + ow] == 0.0:
@@ -649,6 +663,7 @@ def pool_kernel(
     cdef Range rows, planes
     cdef Chan cs, cp, cq
     cdef const unsigned char* mplane
+    cdef const unsigned char* mimage
 
     o.op = op
     # 'real' of real input is the input: the plain paths read it as it is.
@@ -683,6 +698,7 @@ def pool_kernel(
             cq = _shift(cs, s_size + p_size)
             plane_len = (oh1 - oh0) * Wout
             for n in range(n0, min(n0 + block_n, N)):
+                mimage = &mask[n if mask.shape[0] > 1 else 0, 0, 0, 0] if use_mask else NULL
                 for iz in range(planes.first, planes.last):
                     mplane = NULL
                     if use_mask:
@@ -700,4 +716,5 @@ def pool_kernel(
                         _finish_row(cq, ((od - od0) * (oh1 - oh0) + (oh - oh0)) * Wout, &aw,
                                     ad.creal[od] * ah.creal[oh], ad.cpad[od] * ah.cpad[oh],
                                     &out[n, od, oh, 0],
-                                    &indices[n, od, oh, 0] if with_idx else NULL, &o)
+                                    &indices[n, od, oh, 0] if with_idx else NULL, &o,
+                                    &x[n, 0, 0, 0], mimage, H, &ad, &ah, od, oh)

@@ -8,8 +8,9 @@ what a nonlinearity and an op compute, which the same test checks against
 """
 import numpy as np
 
-__all__ = ["OPS", "AVERAGING", "NAN_POLICIES", "KERNEL_NONLINEARITIES", "NONLINEARITIES",
-           "apply_nonlinearity", "check_option", "finish_moments", "moment_maps"]
+__all__ = ["OPS", "AVERAGING", "MAX_COARSE_P", "NAN_POLICIES", "KERNEL_NONLINEARITIES",
+           "NONLINEARITIES", "apply_nonlinearity", "check_option", "finish_moments",
+           "moment_maps"]
 
 #: Pooling ops and their codes in the kernel (``OP_*`` in _pooling.pyx).
 OPS = {"max": 0, "min": 1, "sum": 2, "mean": 3, "lp": 4, "var": 5, "std": 6}
@@ -17,6 +18,8 @@ OPS = {"max": 0, "min": 1, "sum": 2, "mean": 3, "lp": 4, "var": 5, "std": 6}
 #: band bin that multi-resolution filtering needs for them (measured,
 #: docs/responses.md); max and min would see only the sampled extreme.
 AVERAGING = {"mean": 4.0, "sum": 4.0, "lp": 4.0, "var": 6.0, "std": 6.0}
+#: Power means of higher order than this are pooled at full resolution.
+MAX_COARSE_P = 6.0
 NAN_POLICIES = ("propagate", "omit")
 #: What the pooling kernel applies to each cell it reads, and its code
 #: (``T_*`` in _pooling.pyx); None reads real input as it is.
@@ -48,8 +51,8 @@ def apply_nonlinearity(y, kind):
 
 def moment_maps(maps, op, p):
     """The maps whose window sums :func:`finish_moments` turns into an op's value."""
-    if op == "lp":
-        return (np.abs(maps) ** p,)
+    if op == "lp":   # float64: |x|^p of float32 maps underflows from p of about 10
+        return (np.abs(maps.astype(np.float64)) ** p,)
     if op in ("var", "std"):
         maps = maps.astype(np.float64)
         return maps, maps * maps

@@ -21,6 +21,9 @@ TASK_OUTPUTS = 16384
 TASK_INPUTS = 32768
 # Below this many input elements, starting threads costs more than it saves.
 MIN_PARALLEL_SIZE = 1 << 16
+# Window parameters beyond this could overflow the kernel's index arithmetic
+# (int64): no array is that long.
+MAX_EXTENT = 1 << 48
 
 
 def per_axis(value, nd, name, minimum):
@@ -43,10 +46,10 @@ def per_axis(value, nd, name, minimum):
                 f"Got {value!r} instead."
             )
         values = tuple(int(v) for v in values)
-    if any(v < minimum for v in values):
+    if any(v < minimum or v > MAX_EXTENT for v in values):
         raise ValueError(
-            f"The '{name}' parameter must be an int >= {minimum} (or a tuple of them). "
-            f"Got {value!r} instead."
+            f"The '{name}' parameter must be an int >= {minimum} and <= 2**48 (or a tuple "
+            f"of them). Got {value!r} instead."
         )
     return values
 

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ._config import available_memory_bytes, effective_n_threads
+from ._config import available_memory_bytes, effective_n_threads, working_memory_bytes
 from ._vocabulary import KERNEL_NONLINEARITIES, NAN_POLICIES, OPS, check_option
 from ._windows import (AxisWindows, flatten_cells, per_axis, pool_cells, pyramid, run,
                        window_geometry)
@@ -60,7 +60,39 @@ def _as_float_array(x, nonlinearity=None, name="x"):
         )
     # float32 stays float32 (whatever its byte order); everything else is float64.
     dtype = np.float32 if x.dtype.kind == "f" and x.dtype.itemsize == 4 else np.float64
+    _check_copy(x, np.dtype(dtype), name)
     return np.ascontiguousarray(x, dtype=dtype)
+
+
+def _check_copy(x, dtype, name):
+    """Refuse, before copying, a copy of ``x`` that memory cannot hold.
+
+    A copy of an array the caller holds is allowed up to the memory available;
+    a view that would grow when copied (a broadcast view, zero strides) is
+    allowed up to the ``working_memory`` budget only: a (1, 50000, 50000)
+    broadcast of one value must not take 9 GiB before anything fails.
+    """
+    if x.flags.c_contiguous and x.dtype == dtype:
+        return  # no copy
+    needed = x.size * dtype.itemsize
+    if needed <= working_memory_bytes():
+        return
+    held = x.itemsize + sum((n - 1) * abs(st) for n, st in zip(x.shape, x.strides))
+    available = available_memory_bytes()
+    if 2 * held < x.size * x.itemsize:
+        limit, what = working_memory_bytes(), (
+            f"it is a view of {held / 2**20:.3g} MiB (broadcast or zero strides) and the "
+            f"copy may take the working_memory budget only")
+    elif available is not None and needed > available:
+        limit, what = available, "more than the memory available"
+    else:
+        return
+    raise ValueError(
+        f"The '{name}' parameter (shape {x.shape}, dtype {x.dtype}) would need a "
+        f"{needed / 2**30:.3g} GiB {dtype} copy, and {what} ({limit / 2**30:.3g} GiB). "
+        f"Pass a smaller array, or raise working_memory (MiB) with featpool.set_config or "
+        f"featpool.config_context."
+    )
 
 
 def _check_nonlinearity(nonlinearity):

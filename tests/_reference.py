@@ -62,13 +62,42 @@ def is_valid_geometry(spatial, size, stride, padding, dilation, ceil_mode):
     return True
 
 
-def _apply(values, op, p, n_pad, count_include_pad):
-    """Reduce the valid (already filtered) values of one window."""
+def _apply_exact(v, op, p, n_pad, count_include_pad):
+    """``_apply`` in arbitrary precision (mpmath): no overflow, no underflow.
+
+    The digits grow as p shrinks, so that |x|^p - 1 stays resolved and tiny
+    p tends to the geometric mean as it should.
+    """
+    import mpmath  # the test extra; only the exact mode needs it
+
+    digits = 40 + (int(-math.log10(p)) if op == "lp" and p < 1 else 0)
+    with mpmath.workdps(digits):
+        x = [mpmath.mpf(float(a)) for a in v]
+        if any(mpmath.isinf(a) for a in x):   # plain arithmetic is right with infinities
+            return _apply(v, op, p, n_pad, count_include_pad, exact=False)
+        n = len(x) + (n_pad if op == "mean" and count_include_pad else 0)
+        if op == "lp":
+            return float(mpmath.power(mpmath.fsum(abs(a) ** p for a in x) / len(x), 1 / p))
+        mean = mpmath.fsum(x) / n
+        if op == "mean":
+            return float(mean)
+        var = mpmath.fsum((a - mean) ** 2 for a in x) / len(x)
+        return float(var if op == "var" else mpmath.sqrt(var))
+
+
+def _apply(values, op, p, n_pad, count_include_pad, exact=False):
+    """Reduce the valid (already filtered) values of one window.
+
+    ``exact``: mean, lp, var and std in arbitrary precision, rounded once to
+    float64 (sums and powers that overflow in float64 do not here).
+    """
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0:
         return np.nan
     if np.isnan(v).any():   # only reached with nan_policy='propagate'
         return np.nan
+    if exact and op in ("mean", "lp", "var", "std"):
+        return _apply_exact(v, op, p, n_pad, count_include_pad)
     if op == "max":
         return np.max(v)
     if op == "min":
@@ -100,7 +129,7 @@ def _arg(values, flats, op):
 
 
 def _reduce(x, nd, axis_windows, op, p, count_include_pad, nan_policy, mask,
-            return_indices):
+            return_indices, exact=False):
     x = np.asarray(x, dtype=np.float64)
     lead, spatial = x.shape[: x.ndim - nd], x.shape[x.ndim - nd:]
     images = x.reshape((-1,) + spatial)
@@ -126,7 +155,7 @@ def _reduce(x, nd, axis_windows, op, p, count_include_pad, nan_policy, mask,
                     continue
                 values.append(v)
                 flats.append(int(np.ravel_multi_index(pos, spatial)))
-            out[(i,) + cell] = _apply(values, op, p, n_pad, count_include_pad)
+            out[(i,) + cell] = _apply(values, op, p, n_pad, count_include_pad, exact)
             if return_indices:
                 idx[(i,) + cell] = _arg(values, flats, op)
     out = out.reshape(lead + out_spatial)
@@ -137,8 +166,9 @@ def _reduce(x, nd, axis_windows, op, p, count_include_pad, nan_policy, mask,
 
 def reference_pool(x, nd, size, stride=None, padding=0, dilation=1, ceil_mode=False,
                    op="max", p=2.0, count_include_pad=False, nan_policy="propagate",
-                   mask=None, return_indices=False):
-    """Sliding-window pooling of the last ``nd`` axes, in float64."""
+                   mask=None, return_indices=False, exact=False):
+    """Sliding-window pooling of the last ``nd`` axes, in float64 (``exact``:
+    averaging ops in arbitrary precision, see ``_apply``)."""
     x = np.asarray(x)
     spatial = x.shape[x.ndim - nd:]
     size = _per_axis(size, nd)
@@ -146,14 +176,14 @@ def reference_pool(x, nd, size, stride=None, padding=0, dilation=1, ceil_mode=Fa
     geometry = zip(spatial, size, stride, _per_axis(padding, nd), _per_axis(dilation, nd))
     windows = [sliding_windows(n, k, s, q, d, ceil_mode) for n, k, s, q, d in geometry]
     return _reduce(x, nd, windows, op, p, count_include_pad, nan_policy, mask,
-                   return_indices)
+                   return_indices, exact)
 
 
 def reference_adaptive(x, nd, output_size, op="max", p=2.0, nan_policy="propagate",
-                       mask=None, return_indices=False):
+                       mask=None, return_indices=False, exact=False):
     """Adaptive pooling of the last ``nd`` axes onto a grid, in float64."""
     x = np.asarray(x)
     spatial = x.shape[x.ndim - nd:]
     grid = [n if g is None else g for n, g in zip(spatial, _per_axis(output_size, nd))]
     windows = [adaptive_windows(n, g) for n, g in zip(spatial, grid)]
-    return _reduce(x, nd, windows, op, p, False, nan_policy, mask, return_indices)
+    return _reduce(x, nd, windows, op, p, False, nan_policy, mask, return_indices, exact)

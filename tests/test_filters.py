@@ -771,10 +771,11 @@ def test_bad_gabor_parameters(builder, kwargs, error, match):
 
 @pytest.mark.parametrize("builder", [leung_malik_bank, schmid_bank, rfs_bank])
 @pytest.mark.parametrize("support, error", [(0, ValueError), (48, ValueError),
-                                            (9.0, TypeError)])
+                                            (9.0, TypeError), (1, ValueError),
+                                            (515, ValueError)])
 def test_bad_support(builder, support, error):
     with pytest.raises(error, match=rf"'support' parameter of {builder.__name__} must be an "
-                                    r"(odd )?int >= 1"):
+                                    r"odd int from 3 to 513"):
         builder((16, 16), support=support)
 
 

@@ -11,7 +11,7 @@ from featpool._multires import Quadrature
 from featpool._vocabulary import (AVERAGING, KERNEL_NONLINEARITIES, NONLINEARITIES, OPS,
                                   apply_nonlinearity, finish_moments, moment_maps)
 
-PYX = pathlib.Path(featpool.__file__).parent / "_pooling.pyx"
+PYX = pathlib.Path(featpool.__file__).parent / "_pooling.pxd"   # the kernel's codes
 
 
 def _enum(prefix):

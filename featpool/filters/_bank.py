@@ -327,6 +327,17 @@ class FilterBank:
                 "array of shape (n_filters, *box) with a 2D or 3D box. Got an array of "
                 f"dtype {kernels.dtype} and shape {kernels.shape} instead."
             )
+        if 0 in kernels.shape:
+            raise ValueError(
+                "The 'kernels' parameter of FilterBank.from_kernels must hold at least one "
+                f"non-empty kernel. Got an array of shape {kernels.shape} instead."
+            )
+        finite = np.isfinite(kernels).reshape(len(kernels), -1).all(axis=1)
+        if not finite.all():
+            raise ValueError(
+                "The 'kernels' parameter of FilterBank.from_kernels must hold finite values. "
+                f"Kernels {np.flatnonzero(~finite).tolist()} hold NaN or infinity."
+            )
         nd = kernels.ndim - 1
         shape = check_shape(shape, nd, "FilterBank.from_kernels")
         dtype = check_dtype(dtype, "FilterBank.from_kernels")

@@ -103,11 +103,21 @@ def _oriented_filters(scales, radius):
     return kernels, metadata
 
 
+_MAX_SUPPORT = 513
+
+
 def _check_support(support, func):
-    message = (f"The 'support' parameter of {func} must be an odd int >= 1. "
-               f"Got {support!r} instead.")
-    support = check_int(support, "support", func)
-    if support % 2 == 0:
+    # Below 3 taps a derivative kernel is all zeros (and normalising it, NaN);
+    # above _MAX_SUPPORT the kernels of one bank take hundreds of MiB.
+    message = (f"The 'support' parameter of {func} must be an odd int from 3 to "
+               f"{_MAX_SUPPORT}. Got {support!r} instead.")
+    try:
+        support = check_int(support, "support", func)
+    except TypeError:
+        raise TypeError(message) from None
+    except ValueError:
+        raise ValueError(message) from None
+    if support % 2 == 0 or not 3 <= support <= _MAX_SUPPORT:
         raise ValueError(message)
     return support
 

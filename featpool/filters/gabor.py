@@ -46,6 +46,13 @@ _CUT = 30.0
 # complex128 spectrum is 16 MiB per filter); larger scales are better computed
 # on downsampled images.
 _MAX_DEFAULT_SCALES = {2: 4, 3: 3}
+# Directions of gabor_bank_3d beyond this many come from the lattice alone.
+_MAX_REPELLED = 256
+# Envelope standard deviations (pixels) outside this range are refused: wider
+# ones overflow the support arithmetic, narrower ones make singular covariances.
+_SIGMA_RANGE = (2.0**-10, 2.0**20)
+_MAX_SCALES = 1024
+_MAX_BANDWIDTH = 64.0
 
 
 def _sigma(frequency, bandwidth):
@@ -79,27 +86,49 @@ def _frequencies(shape, n_scales, bandwidth, aspect_ratio, frequency_range):
 
 
 def _half_sphere(n, n_steps=200):
-    """``n`` unit vectors spread evenly over a half-sphere, first coordinate >= 0.
+    """``n`` distinct unit vectors spread evenly over a half-sphere, first coordinate >= 0.
 
     A direction and its opposite give the same filter up to conjugation, so
     the vectors are spread over the projective plane: starting from a
     Fibonacci lattice on the hemisphere (equal-area bands, azimuths advancing
-    by the golden angle), points repel each other and each other's opposites
-    (Coulomb energy) for a fixed number of steps. Deterministic; gives three
-    orthogonal axes for ``n=3`` and the icosahedron's 6 axes for ``n=6``.
+    by the golden angle; its heights are distinct, so its directions are),
+    points repel each other and each other's opposites (Coulomb energy) for a
+    fixed number of steps, each step bounded so that no two points can jump
+    onto one another. Deterministic; gives three orthogonal axes for ``n=3``
+    and the icosahedron's 6 axes for ``n=6``. Above ``_MAX_REPELLED`` points
+    the lattice alone is already even (and repelling would cost O(n^2) per step).
     """
     i = np.arange(n)
     height = (i + 0.5) / n
     azimuth = i * np.pi * (3.0 - np.sqrt(5.0))
     radius = np.sqrt(1.0 - height**2)
     u = np.stack([height, radius * np.sin(azimuth), radius * np.cos(azimuth)], axis=1)
-    for _ in range(n_steps):
-        diff = u[:, None, :] - np.concatenate([u, -u])[None, :, :]
-        distance = np.linalg.norm(diff, axis=-1)
-        distance[i, i] = np.inf
-        u = u + (diff / distance[..., None] ** 3).sum(axis=1) / (2 * n)
+    lattice = u
+    # Points are about sqrt(2 pi / n) apart on the half-sphere.
+    max_step = 0.3 * np.sqrt(2 * np.pi / n)
+    for _ in range(n_steps if n <= _MAX_REPELLED else 0):
+        # |u_i -+ u_j|^2 = 2 -+ 2 cos: the forces from the points and their
+        # opposites, as matrix products rather than (n, 2n, 3) differences.
+        cos = u @ u.T
+        near = np.maximum(2.0 - 2.0 * cos, 1e-18) ** -1.5
+        far = np.maximum(2.0 + 2.0 * cos, 1e-18) ** -1.5
+        near[i, i] = 0.0
+        step = (u * (near.sum(axis=1) + far.sum(axis=1))[:, None]
+                - (near - far) @ u) / (2 * n)
+        norm = np.linalg.norm(step, axis=1, keepdims=True)
+        u = u + step * np.minimum(1.0, max_step / np.maximum(norm, 1e-300))
         u /= np.linalg.norm(u, axis=1, keepdims=True)
-    return u * np.where(u[:, :1] < 0, -1.0, 1.0)
+    u = u * np.where(u[:, :1] < 0, -1.0, 1.0)
+    if n > 1 and _min_separation(u) < 1e-6:
+        return lattice  # never seen; the lattice's directions are distinct
+    return u
+
+
+def _min_separation(u):
+    """Smallest 1 - |cos| between two of the directions ``u`` (0: two coincide)."""
+    cos = np.abs(u @ u.T)
+    np.fill_diagonal(cos, 0.0)
+    return float(1.0 - cos.max())
 
 
 def _add_gaussian(out, centre, cov, weight=1.0):
@@ -208,12 +237,36 @@ def _validated(func, shape, nd, n_scales, n_orientations, bandwidth, aspect_rati
         n_scales = check_int(n_scales, "n_scales", func)
     n_orientations = check_int(n_orientations, "n_orientations", func)
     bandwidth = check_float(bandwidth, "bandwidth", func)
+    if bandwidth > _MAX_BANDWIDTH:
+        raise ValueError(f"The 'bandwidth' parameter of {func} must be at most "
+                         f"{_MAX_BANDWIDTH:g} octaves. Got {bandwidth!r} instead.")
     aspect_ratio = check_float(aspect_ratio, "aspect_ratio", func)
     frequency_range = check_frequency_range(frequency_range, func)
     dtype = check_dtype(dtype, func)
     frequencies = _frequencies(shape, n_scales, bandwidth, aspect_ratio, frequency_range)
+    _check_envelopes(func, frequencies, bandwidth, aspect_ratio)
     return (shape, tuple(float(f) for f in frequencies), n_orientations, bandwidth,
             aspect_ratio, dtype)
+
+
+def _check_envelopes(func, frequencies, bandwidth, aspect_ratio):
+    """A named error for filters whose envelopes no grid can hold (or no
+    covariance can describe), rather than an OverflowError or LinAlgError."""
+    if len(frequencies) > _MAX_SCALES:
+        raise ValueError(f"{func} would build {len(frequencies)} scales, more than "
+                         f"{_MAX_SCALES}: ask for fewer with 'n_scales', or widen 'bandwidth'.")
+    with np.errstate(divide="ignore", over="ignore"):   # inf: refused below
+        sigma = _sigma(np.asarray(frequencies), bandwidth)
+        extremes = np.concatenate([sigma, sigma / aspect_ratio])
+    low, high = _SIGMA_RANGE
+    if not np.all((extremes >= low) & (extremes <= high)):
+        raise ValueError(
+            f"{func}: with n_scales={len(frequencies)}, bandwidth={bandwidth!r} and "
+            f"aspect_ratio={aspect_ratio!r}, the envelope standard deviations span "
+            f"{extremes.min():.3g} to {extremes.max():.3g} pixels, outside [{low:g}, {high:g}]. "
+            f"Use fewer scales ('n_scales' or 'frequency_range'), a wider 'bandwidth', or an "
+            f"'aspect_ratio' closer to 1."
+        )
 
 
 def gabor_bank(shape, n_scales=None, n_orientations=8, bandwidth=1.0, aspect_ratio=0.5,

@@ -1,0 +1,113 @@
+"""The pooling kernel's vocabulary: its types, codes and per-cell functions.
+
+Declared here, apart from the loops of _pooling.pyx (which includes this file
+automatically), as scikit-image keeps its rank filters' per-pixel kernels in
+core_cy.pxd: what one cell means, then how the loops visit the cells.
+"""
+from libc.math cimport sqrt, pow, fabs
+from libc.stdint cimport int64_t
+
+ctypedef fused floating:
+    float
+    double
+
+# Keep in sync with featpool/_vocabulary.py::OPS (tests/test_vocabulary.py checks).
+cdef enum:
+    OP_MAX = 0
+    OP_MIN = 1
+    OP_SUM = 2
+    OP_MEAN = 3
+    OP_LP = 4
+    OP_VAR = 5
+    OP_STD = 6
+
+
+# Keep in sync with featpool/_vocabulary.py::KERNEL_NONLINEARITIES: what the first pass
+# applies to each input cell as it reads it (complex input: interleaved re, im).
+cdef enum:
+    T_NONE = 0
+    T_MODULUS = 1     # |z|
+    T_REAL = 2        # Re z
+    T_ABS = 3         # |Re z|
+    T_SQUARE = 4      # |z|^2
+    T_RELU_POS = 5    # max(Re z, 0)
+    T_RELU_NEG = 6    # max(-Re z, 0)
+
+
+cdef struct Axis:
+    Py_ssize_t n_in
+    Py_ssize_t n_out
+    Py_ssize_t d              # dilation
+    const Py_ssize_t* start   # first input index of each window (may be < 0)
+    const Py_ssize_t* lo      # first tap inside the input
+    const Py_ssize_t* hi      # one past the last tap inside the input
+    const double* creal       # taps inside the input: hi - lo
+    const double* cpad        # taps inside the padded input (count_include_pad)
+    # Sliding windows (k > 0) have a constant size k and stride s, and outputs
+    # j0 <= j < j1 whose k taps all fall inside the input: the fast path.
+    # Adaptive windows vary in size and have k = 0.
+    Py_ssize_t k
+    Py_ssize_t s
+    Py_ssize_t j0
+    Py_ssize_t j1
+
+
+cdef struct Opts:
+    int op
+    int transform       # T_* applied to each input cell
+    bint cplx           # input is complex, stored as interleaved (re, im) pairs
+    bint extreme        # max or min
+    bint is_min
+    bint counted        # cells may be excluded (mask or nan omit): carry counts
+    bint omit
+    bint use_mask
+    bint with_idx
+    bint include_pad
+    bint moments        # var / std: channels hold (mean, M2, count)
+    double p
+
+
+cdef struct Chan:
+    # One stage of accumulators; unused pointers are never read.
+    double* v      # value (max/min) or first sum
+    double* v2     # sum of squares (var/std)
+    double* c      # count of valid cells
+    int64_t* i     # flat index of the extreme value
+
+
+cdef inline bint _better(double v, double m, bint is_min) noexcept nogil:
+    # PyTorch's rule: a larger value, or any NaN (the last NaN wins).
+    if is_min:
+        return v < m or v != v
+    return v > m or v != v
+
+
+cdef inline double _load(const floating* row, Py_ssize_t pos, Opts* o) noexcept nogil:
+    """Cell ``pos`` of an input row, through the nonlinearity. NaN stays NaN."""
+    cdef double re, im
+    if not o.cplx:
+        re = row[pos]
+        im = 0.0
+    else:
+        re = row[2 * pos]
+        im = row[2 * pos + 1]
+    if o.transform == T_NONE or o.transform == T_REAL:
+        return re
+    if o.transform == T_MODULUS:
+        return sqrt(re * re + im * im)
+    if o.transform == T_ABS:
+        return fabs(re)
+    if o.transform == T_SQUARE:
+        return re * re + im * im
+    if o.transform == T_RELU_POS:
+        return 0.0 if re < 0.0 else re
+    return 0.0 if re > 0.0 else -re
+
+
+cdef inline double _power(double v, double p) noexcept nogil:
+    v = fabs(v)
+    if p == 1.0:
+        return v
+    if p == 2.0:
+        return v * v
+    return pow(v, p)
