@@ -36,10 +36,10 @@ Every failure is an :class:`UnreadableImageError` that names the file, the
 stage (``'header'``, ``'read'``, ``'limit'``, ``'colour'``, ``'validate'``)
 and the reason.
 """
+import contextlib
 import glob
 import math
 import os
-import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -204,6 +204,19 @@ def _tiff_series(tif):
     return spatial + ((colour,) if colour else ())
 
 
+@contextlib.contextmanager
+def _pil_open(path):
+    """Pillow's image, without Pillow's own pixel limit: ``max_pixels`` is ours."""
+    from PIL import Image
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with Image.open(path) as image:
+            yield image
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
 def _pil_shape(image):
     bands = len(image.getbands())
     return (image.height, image.width) + ((bands,) if bands > 1 else ())
@@ -218,11 +231,8 @@ def _header(path):
         with tifffile.TiffFile(path) as tif:
             return _tiff_series(tif)
     if suffix in (".png", ".jpg", ".jpeg"):
-        from PIL import Image
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return _pil_shape(image)
+        with _pil_open(path) as image:
+            return _pil_shape(image)
     raise ValueError(f"{suffix or 'no extension'!r} is not a supported image format "
                      f"({', '.join(EXTENSIONS)})")
 
@@ -290,15 +300,12 @@ def _layout(shape, ndim):
 # --------------------------------------------------------------------------
 
 def _decode_pil(path):
-    from PIL import Image
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(path) as image:
-            if image.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
-                image = image.convert("RGBA" if "transparency" in image.info
-                                      or image.mode == "PA" else "RGB")
-            is_png = image.format == "PNG"
-            x = np.asarray(image)
+    with _pil_open(path) as image:
+        if image.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+            image = image.convert("RGBA" if "transparency" in image.info
+                                  or image.mode == "PA" else "RGB")
+        is_png = image.format == "PNG"
+        x = np.asarray(image)
     if x.dtype == np.int32 and is_png:  # Pillow's 'I' mode: PNG has at most 16 bits
         x = x.astype(np.uint16)
     return x
