@@ -31,8 +31,10 @@ from ._config import config_context, effective_n_threads, working_memory_bytes
 from ._tables import write_shard
 from .io import UnreadableImageError, read_image
 
-#: Testing only: a worker that reads a file of this name exits at once, as a
-#: crash in native code would (the tests of worker failures set it).
+#: Testing only: when this environment variable names a file (its base name)
+#: in the parent, the worker that comes to that file exits at once, as a crash
+#: in native code would (the tests of worker failures set it). It travels in
+#: the Spec, so it reaches long-lived forkserver and Dask workers.
 CRASH_ENV = "FEATPOOL_TESTING_CRASH_ON"
 #: Most images in one batch.
 MAX_BATCH = 32
@@ -55,6 +57,7 @@ class Spec(NamedTuple):
     ndim: int
     max_pixels: object
     n_threads: object
+    crash_on: object = None
 
 
 class Outcome(NamedTuple):
@@ -97,8 +100,7 @@ def plan_batches(tasks, jobs, channels=1):
     return batches
 
 
-def _crash_if_asked(path):
-    name = os.environ.get(CRASH_ENV)
+def _crash_if_asked(path, name):
     if name and Path(path).name == name:
         os._exit(70)
 
@@ -129,7 +131,7 @@ def run_batch(spec, batch, shards):
     """
     failures, keys, images, shapes = [], [], [], []
     for task in batch:
-        _crash_if_asked(task.path)
+        _crash_if_asked(task.path, spec.crash_on)
         try:
             image = read_image(task.path, color=spec.color, ndim=spec.ndim,
                                max_pixels=spec.max_pixels)
@@ -185,7 +187,11 @@ def _context():
     # Never fork: a child forked from a parent that ran OpenMP can deadlock
     # in libgomp, and a forked child shares the parent's thread pools.
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["featpool._batch"])   # imported once, not per worker
+    return context
 
 
 def _dead_worker(batch):

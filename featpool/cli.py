@@ -386,7 +386,8 @@ def extract(args):
     channels = 3 if args.color == "channels" else 1
     batches = _batch.plan_batches(tasks, jobs, channels)
     spec = _batch.Spec(model, args.color, ndim, max_pixels,
-                       _batch.n_threads_for(jobs, model.n_threads))
+                       _batch.n_threads_for(jobs, model.n_threads),
+                       os.environ.get(_batch.CRASH_ENV))
     progress = Progress(len(tasks), args.quiet)
     progress.update(0, [(names[k], stage, reason) for k, (stage, reason) in failures.items()])
     try:
