@@ -14,6 +14,7 @@ at a time, one after the other, in a fresh pool: the image that kills its
 worker again is recorded as failed ('worker' stage), the others are done.
 That is deterministic whatever the timing.
 """
+import json
 import math
 import multiprocessing
 import os
@@ -30,6 +31,8 @@ from threadpoolctl import threadpool_limits
 from ._config import config_context, effective_n_threads, working_memory_bytes
 from ._tables import write_shard
 from .io import UnreadableImageError, read_image
+from .pipeline import config_to_params
+from .transformers import FilterBankPooling
 
 #: Testing only: when this environment variable names a file (its base name)
 #: in the parent, the worker that comes to that file exits at once, as a crash
@@ -49,8 +52,15 @@ class Task(NamedTuple):
     shape: str
 
 
+class Recipe(NamedTuple):
+    """How to fit the command's estimator: a few bytes to ship instead of its filters."""
+
+    config: dict
+    shape: tuple    # of the zeros it is fitted on (``image_shape_``)
+
+
 class Spec(NamedTuple):
-    """What every worker needs: the fitted estimator and the reading options."""
+    """What every worker needs: the fitted estimator (or its Recipe), the reading options."""
 
     estimator: object
     color: str
@@ -109,6 +119,20 @@ def _reason(exc):
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
+_FITTED = {}
+
+
+def fitted(estimator):
+    """The estimator itself, or the one a Recipe fits (once per process)."""
+    if not isinstance(estimator, Recipe):
+        return estimator
+    key = json.dumps(estimator, sort_keys=True)
+    if key not in _FITTED:
+        grid = np.zeros((1,) + tuple(estimator.shape))
+        _FITTED[key] = FilterBankPooling(**config_to_params(estimator.config)).fit(grid)
+    return _FITTED[key]
+
+
 def _transform(estimator, images):
     # Colour images come as (H, W, 3): the command's estimator has channel_axis=-1.
     return estimator.transform(np.stack(images))
@@ -146,6 +170,7 @@ def run_batch(spec, batch, shards):
         images.append(image)
     if not images:
         return Outcome(0, failures)
+    spec = spec._replace(estimator=fitted(spec.estimator))
     with threadpool_limits(spec.n_threads), config_context(n_threads=spec.n_threads):
         try:
             features = _transform(spec.estimator, images)

@@ -196,7 +196,7 @@ def build_estimator(args, ndim):
         except TypeError:
             config = {}
         return model, {"config": config, "model_sha256": digest,
-                       "shape": list(model._spatial)}
+                       "shape": list(model.image_shape_ or ())}
     try:
         params = _params(args)
         shape = args.shape or _DEFAULT_SHAPE[ndim]
@@ -359,6 +359,10 @@ def _run(args, spec, batches, shards, jobs, progress, failures, names):
 
     if args.scheduler:
         from .distributed import run_dask
+        if not args.model:   # Dask workers fit the estimator from its recipe
+            model = spec.estimator
+            spec = spec._replace(estimator=_batch.Recipe(
+                params_to_config(model.get_params()), tuple(model.image_shape_)))
         run_dask(args.scheduler, spec, batches, shards, jobs, on_outcome)
     else:
         _batch.run_local(spec, batches, shards, jobs, on_outcome)

@@ -92,6 +92,12 @@ def _run(client, spec, batches, shards, width, on_outcome, distributed):
                 except distributed.KilledWorker:
                     suspects.append(batch)
                     continue
+                except Exception as exc:  # lost with a dead worker's memory, cancelled
+                    if len(batch) > 1 or width > 1:
+                        suspects.append(batch)
+                        continue
+                    outcome = Outcome(0, [(t.key, "worker", f"{type(exc).__name__}: {exc}")
+                                          for t in batch])
                 if not on_outcome(batch, outcome):
                     return None
     finally:
@@ -120,12 +126,13 @@ def run_dask(address, spec, batches, shards, jobs, on_outcome):
     dask, distributed = _import_dask()
     client, cluster = _connect(address, jobs)
     try:
-        [spec_future] = client.scatter([spec], broadcast=True, hash=False)
+        # Not scattered: data scattered to a worker that dies is lost for good,
+        # and the tasks that need it are cancelled. A Recipe is a few bytes.
         width = max(2 * len(client.scheduler_info().get("workers", {})), 2 * jobs, 1)
-        suspects = _run(client, spec_future, batches, shards, width, on_outcome, distributed)
+        suspects = _run(client, spec, batches, shards, width, on_outcome, distributed)
         # One image at a time: the worker that dies is the image's fault.
         for task in [t for batch in suspects or [] for t in batch]:
-            lost = _run(client, spec_future, [[task]], shards, 1, on_outcome, distributed)
+            lost = _run(client, spec, [[task]], shards, 1, on_outcome, distributed)
             if lost is None or (lost and not on_outcome([task], _dead([task]))):
                 return
     finally:
