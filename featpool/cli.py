@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from . import _batch, _tables
-from .io import COLOR_POLICIES, MAX_PIXELS, UnreadableImageError, find_images, image_shape
-from .io import _layout
+from .io import (COLOR_POLICIES, MAX_PIXELS, UnreadableImageError, find_images, image_shape,
+                 split_channels)
 from .pipeline import DEFAULTS, config_to_params, params_to_config
 from .transformers import FilterBankPooling
 
@@ -278,20 +278,20 @@ def _headers(found, ndim, failures):
         except UnreadableImageError as exc:
             failures[os.path.abspath(path)] = ("header", exc.reason)
     if ndim is None:
-        dims = {len(_safe_layout(s)) for s in shapes.values()} - {None, 0}
+        dims = {len(_safesplit_channels(s)) for s in shapes.values()} - {None, 0}
         ndim = 3 if dims == {3} else 2
     spatial = {}
     for path, shape in shapes.items():
         try:
-            spatial[path] = _layout(shape, ndim)[0]
+            spatial[path] = split_channels(shape, ndim)[0]
         except ValueError as exc:
             failures[os.path.abspath(path)] = ("header", str(exc))
     return shapes, spatial, ndim
 
 
-def _safe_layout(shape):
+def _safesplit_channels(shape):
     try:
-        return _layout(shape, None)[0]
+        return split_channels(shape, None)[0]
     except ValueError:
         return ()
 

@@ -48,7 +48,7 @@ import numpy as np
 from .samples import read_samples
 
 __all__ = ["COLOR_POLICIES", "EXTENSIONS", "MAX_PIXELS", "FoundImage", "UnreadableImageError",
-           "find_images", "image_shape", "read_image"]
+           "find_images", "image_shape", "read_image", "split_channels"]
 
 #: File name extensions read (lower case); other files in folders are skipped.
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".npy")
@@ -278,8 +278,32 @@ def _reason(exc):
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _layout(shape, ndim):
-    """(spatial shape, channels or None) of a decoded array's shape, under ``ndim``."""
+def split_channels(shape, ndim=None):
+    """Split an image's shape (as :func:`image_shape` gives it) into spatial axes and channels.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    ndim : {2, 3}, optional
+        As in :func:`read_image`.
+
+    Returns
+    -------
+    spatial : tuple of int
+    channels : int or None
+        None for a grey image.
+
+    Raises
+    ------
+    ValueError
+        For a shape that is not an image under ``ndim``.
+
+    Examples
+    --------
+    >>> from featpool.io import split_channels
+    >>> split_channels((20, 30, 4)), split_channels((5, 20, 30)), split_channels((20, 30, 3), 3)
+    (((20, 30), 4), ((5, 20, 30), None), ((20, 30, 3), None))
+    """
     if ndim == 3:
         colour = len(shape) == 4 and shape[-1] <= 4
         if len(shape) != 3 + colour:
@@ -417,7 +441,7 @@ def read_image(path, *, color="gray", ndim=None, max_pixels=MAX_PIXELS):
     _check_options(color, ndim, max_pixels)
     shape = image_shape(path)
     try:
-        spatial, channels = _layout(shape, ndim)
+        spatial, channels = split_channels(shape, ndim)
     except ValueError as exc:
         raise UnreadableImageError(path, "header", str(exc)) from None
     n_pixels = math.prod(spatial)

@@ -13,7 +13,9 @@ import featpool._cache
 import featpool._config
 import featpool.feature_names
 import featpool.filters
+import featpool.cli
 import featpool.invariance
+import featpool.io
 import featpool.normalization
 import featpool.pipeline
 import featpool.pooling
@@ -37,6 +39,8 @@ MODULES = [
     featpool.filters.classic,
     featpool.filters.learned,
     featpool.transformers,
+    featpool.io,
+    featpool.cli,
 ]
 # Docstrings whose examples are known to fail: strict xfail, so a fix shows.
 KNOWN_BAD = {}
