@@ -52,28 +52,37 @@ def _comparable(provenance):
             "config": config}
 
 
+def _check_same(previous, provenance, where):
+    old, new = _comparable(previous), _comparable(provenance)
+    if old == new:
+        return
+    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if "config" in diff:
+        diff.remove("config")
+        diff += sorted(k for k in set(old["config"]) | set(new["config"])
+                       if old["config"].get(k) != new["config"].get(k))
+    raise ResumeError(f"Cannot resume {where}: it was made with a different configuration "
+                      f"(differs in {', '.join(diff)}). Rerun with the same options, or start "
+                      f"again with --overwrite.")
+
+
 def open_shards(out, provenance, *, resume, overwrite):
     """Prepare ``OUT.shards`` for a run; returns its path.
 
     A fresh run refuses to replace an existing output or shards unless
     ``overwrite``; ``resume`` keeps the shards of a run with the same
-    provenance and refuses a different one.
+    provenance and refuses a different one. None when ``resume`` finds the
+    output complete (no shards left) and made the same way.
     """
     paths = companions(out)
     shards = paths["shards"]
+    if resume and not shards.exists() and Path(out).exists():
+        previous = paths["provenance"]
+        if previous.is_file():
+            _check_same(json.loads(previous.read_text()), provenance, out)
+        return None   # complete: nothing to resume
     if resume and shards.is_dir() and (shards / _RUN_FILE).is_file():
-        previous = json.loads((shards / _RUN_FILE).read_text())
-        if _comparable(previous) != _comparable(provenance):
-            old, new = _comparable(previous), _comparable(provenance)
-            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            if "config" in diff:
-                diff.remove("config")
-                diff += sorted(k for k in set(old["config"]) | set(new["config"])
-                               if old["config"].get(k) != new["config"].get(k))
-            raise ResumeError(
-                f"Cannot resume {shards}: it was started with a different configuration "
-                f"(differs in {', '.join(diff)}). Rerun with the same options, or start "
-                f"again with --overwrite.")
+        _check_same(json.loads((shards / _RUN_FILE).read_text()), provenance, shards)
         return shards
     if not resume and not overwrite:
         existing = [str(p) for p in (Path(out), shards) if p.exists()]
@@ -171,7 +180,7 @@ def _write_npz(tmp, columns, names, features, provenance):
 
 
 def publish(out, fmt, columns, names, features, provenance):
-    """Write the table (and, for CSV, its ``OUT.json`` provenance) atomically.
+    """Write the table and its ``OUT.json`` provenance, each atomically.
 
     ``columns`` maps 'path', 'shape' and the carried columns to lists of
     strings, one per row; ``features`` is (rows, len(names)).

@@ -383,6 +383,11 @@ def extract(args):
     provenance = {"featpool_version": _version(), **provenance, "color": args.color,
                   "ndim": ndim, "max_pixels": max_pixels}
     shards = _tables.open_shards(out, provenance, resume=args.resume, overwrite=args.overwrite)
+    if shards is None:
+        if not args.quiet:
+            print(f"featpool: {out} is complete; nothing to resume (--overwrite computes it "
+                  f"again).", file=sys.stderr)
+        return 0
     done = _tables.done_keys(shards)
     tasks = [_batch.Task(key, path, spatial[path], "x".join(map(str, stored[path])))
              for key, (path, _, _) in zip(keys, found) if key not in done and key not in failures]
@@ -439,6 +444,9 @@ def main(argv=None):
             return info(args)
         if args.max_failures is not None and args.max_failures < 1:
             raise ConfigError(f"--max-failures must be at least 1. Got {args.max_failures}.")
+        if args.jobs == 0:
+            raise ConfigError("--jobs must be a positive number of processes, or negative to "
+                              "count back from the cores (-1: all). Got 0.")
         if args.max_pixels < 0:
             raise ConfigError(f"--max-pixels must be positive (0: no limit). Got "
                               f"{args.max_pixels}.")

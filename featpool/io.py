@@ -217,8 +217,19 @@ def _pil_open(path):
         Image.MAX_IMAGE_PIXELS = limit
 
 
+_CONVERTED = ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV")
+
+
+def _pil_mode(image):
+    """The mode an image is decoded in: palettes and other colour spaces become RGB(A)."""
+    if image.mode not in _CONVERTED:
+        return image.mode
+    return "RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB"
+
+
 def _pil_shape(image):
-    bands = len(image.getbands())
+    from PIL import Image
+    bands = Image.getmodebands(_pil_mode(image))
     return (image.height, image.width) + ((bands,) if bands > 1 else ())
 
 
@@ -325,9 +336,8 @@ def split_channels(shape, ndim=None):
 
 def _decode_pil(path):
     with _pil_open(path) as image:
-        if image.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
-            image = image.convert("RGBA" if "transparency" in image.info
-                                  or image.mode == "PA" else "RGB")
+        if image.mode in _CONVERTED:
+            image = image.convert(_pil_mode(image))
         is_png = image.format == "PNG"
         x = np.asarray(image)
     if x.dtype == np.int32 and is_png:  # Pillow's 'I' mode: PNG has at most 16 bits
@@ -365,16 +375,16 @@ def _scaled(x):
 def _apply_colour(x, channels, color, path):
     if channels is None:
         return x if color != "channels" else np.repeat(x[..., None], 3, axis=-1)
-    if color == "error":
+    if color == "error" and channels > 2:   # grey + alpha is grey
         raise UnreadableImageError(path, "colour", f"a colour image ({channels} channels) and "
                                    f"color='error'; use 'gray' or 'channels'")
-    x = x[..., :3] if channels in (3, 4) else x[..., :1]  # alpha dropped
+    if channels <= 2:  # grey, or grey + alpha: alpha dropped
+        return _apply_colour(x[..., 0], None, color, path)
+    x = x[..., :3]  # alpha dropped
     if color == "gray":
-        if x.shape[-1] == 1:
-            return x[..., 0]
         from skimage.color import rgb2gray
         return rgb2gray(x).astype(x.dtype, copy=False)
-    return x if x.shape[-1] == 3 else np.repeat(x, 3, axis=-1)
+    return x
 
 
 def _check_options(color, ndim, max_pixels):

@@ -182,10 +182,14 @@ def test_failed_images_are_retried_on_resume(tmp_path):
     assert sorted(pd.read_csv(out).path) == sorted(["late.png"] + [f"{i:04d}.png"
                                                                    for i in range(4)])
     assert not (tmp_path / "f.csv.errors.csv").exists()
+    before = out.stat().st_mtime_ns
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 0   # complete
+    assert out.stat().st_mtime_ns == before
+    changed = [a if a != "1,2" else "1" for a in FAST]
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + changed) == 2
     # a different configuration is refused
     (folder / "late.png").write_text("broken again")
     assert main(["extract", str(folder), "-o", str(out)] + FAST + ["--overwrite"]) == 1
-    changed = [a if a != "1,2" else "1" for a in FAST]
     assert main(["extract", str(folder), "-o", str(out), "--resume"] + changed) == 2
 
 

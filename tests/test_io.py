@@ -174,3 +174,19 @@ def test_error_pickles_with_its_fields():
     err = pickle.loads(pickle.dumps(UnreadableImageError("a.png", "read", "bad bytes")))
     assert (err.path, err.stage, err.reason) == ("a.png", "read", "bad bytes")
     assert str(err) == "a.png: read: bad bytes"
+
+
+def test_palette_cmyk_and_grey_alpha_images(tmp_path):
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray((rng.random((20, 30, 3)) * 255).astype(np.uint8))
+    rgb.convert("P").save(tmp_path / "palette.png")
+    rgb.convert("CMYK").save(tmp_path / "cmyk.jpg")
+    Image.fromarray((rng.random((20, 30, 2)) * 255).astype(np.uint8), "LA").save(
+        tmp_path / "la.png")
+    Image.fromarray(rng.random((20, 30)) > 0.5).save(tmp_path / "bits.png")
+    for name in ("palette.png", "cmyk.jpg", "la.png", "bits.png"):
+        assert image_shape(tmp_path / name)[:2] == (20, 30)
+        assert read_image(tmp_path / name).shape == (20, 30), name
+        assert read_image(tmp_path / name, color="channels").shape == (20, 30, 3), name
+    la = read_image(tmp_path / "la.png", color="error")      # grey + alpha is grey
+    assert la.shape == (20, 30)
