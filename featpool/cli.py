@@ -1,4 +1,4 @@
-"""The ``featpool`` command: ``featpool extract`` (images to a feature table) and ``featpool info``.
+"""The ``featpool`` command: ``featpool extract`` (images to a table) and ``featpool info``.
 
 ``featpool extract INPUT... -o OUT`` reads every image with
 :func:`featpool.io.read_image`, computes its features with a
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from . import _batch, _tables
-from .io import (COLOR_POLICIES, MAX_PIXELS, UnreadableImageError, find_images, image_shape,
-                 split_channels)
+from .io import (COLOR_POLICIES, EXTENSIONS, MAX_PIXELS, UnreadableImageError, find_images,
+                 image_shape, split_channels)
 from .pipeline import DEFAULTS, config_to_params, params_to_config
 from .transformers import FilterBankPooling
 
@@ -266,6 +266,9 @@ def _discover(args):
         found = find_images(inputs, recursive=args.recursive)
     except FileNotFoundError as exc:
         raise ConfigError(str(exc)) from None
+    if not found:
+        raise ConfigError(f"No image file ({', '.join(EXTENSIONS)}) in "
+                          f"{', '.join(map(str, inputs))}.")
     return [(f.path, f.name, {}) for f in found], []
 
 

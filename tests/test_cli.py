@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -107,6 +106,10 @@ def test_existing_output_needs_overwrite_and_config_errors_are_named(tmp_path, c
     assert main(["extract", str(folder), "-o", str(tmp_path / "f.xlsx")]) == 2
     assert ".csv, .parquet or .npz" in capsys.readouterr().err
     assert main(["extract", str(tmp_path / "nothing"), "-o", str(out), "--overwrite"]) == 2
+    (tmp_path / "empty").mkdir()
+    assert main(["extract", str(tmp_path / "empty"), "-o", str(out), "--overwrite"]) == 2
+    assert "No image file" in capsys.readouterr().err
+    assert main(["extract", str(folder), "-o", str(out), "--overwrite", "--jobs", "0"]) == 2
 
 
 def test_config_file_flags_and_info(tmp_path, capsys):
@@ -124,7 +127,8 @@ def test_config_file_flags_and_info(tmp_path, capsys):
     assert resolved["config"]["normalization"] == "none"
     # a flag overrides the file
     assert main(["info", "--config", str(config), "--shape", "32x32", "--levels", "1,2"]) == 0
-    assert json.loads(capsys.readouterr().out.split("\n}\n")[0] + "}")["config"]["levels"] == [1, 2]
+    resolved = json.loads(capsys.readouterr().out.split("\n}\n")[0] + "}")
+    assert resolved["config"]["levels"] == [1, 2]
 
 
 def test_model_file_and_from_list_with_carried_columns(tmp_path):

@@ -40,7 +40,8 @@ def make_messy_folder(folder):
     return {
         "good": ["float.tif", "grey.png", "grey16.png", "photo.jpg", "rgb.png",
                  "rgba.png", "sub/plain.npy"],
-        "bad": ["corrupt.png", "empty.jpg", "pickled.npy", "text.png", "truncated.png", "truncated.tif"],
+        "bad": ["corrupt.png", "empty.jpg", "pickled.npy", "text.png", "truncated.png",
+                "truncated.tif"],
     }
 
 
