@@ -15,6 +15,7 @@ start-up and imports; the overhead is the ratio of the command's time at
 
     python benchmarks/bench_batch.py                 # 1000 images; memory at 200 and 2000
     python benchmarks/bench_batch.py --quick         # 100 images; memory at 50 and 200
+    python benchmarks/bench_batch.py --repeats 5     # medians of 5 interleaved rounds
 """
 import argparse
 import json
@@ -97,6 +98,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds of every variant, interleaved; medians are reported")
     args = parser.parse_args()
     n, sizes = (100, (50, 200)) if args.quick else (1000, (200, 2000))
     work = Path(tempfile.mkdtemp(prefix="featpool-bench-"))
@@ -104,18 +107,27 @@ def main():
     script = _command_script()
     out = work / "f.npz"
     print(f"{n} PNG files, 256x256, 2/3 grey and 1/3 RGB; {os.cpu_count()} cores")
-    plain, _ = _python(PLAIN, folder)
-    rows = [("plain loop (read_image + transform, batches of 32)", plain)]
-    rows.append(("featpool extract --jobs 1", _run_command(script, folder, out, "--jobs", "1")[0]))
-    rows.append(("featpool extract (default jobs)", _run_command(script, folder, out)[0]))
+    variants = [("plain loop (read_image + transform, batches of 32)",
+                 lambda: _python(PLAIN, folder)[0]),
+                ("featpool extract --jobs 1",
+                 lambda: _run_command(script, folder, out, "--jobs", "1")[0]),
+                ("featpool extract (default jobs)", lambda: _run_command(script, folder, out)[0])]
     if not args.no_dask:
-        rows.append(("featpool extract --scheduler local",
-                     _run_command(script, folder, out, "--scheduler", "local")[0]))
-    print(f"{'variant':<52} {'s':>7} {'img/s':>7} {'vs plain':>9}")
+        variants.append(("featpool extract --scheduler local",
+                         lambda: _run_command(script, folder, out, "--scheduler", "local")[0]))
+    times = {name: [] for name, _ in variants}
+    for _ in range(args.repeats):   # interleaved, so that a busy spell hits every variant
+        for name, run in variants:
+            times[name].append(run())
+    rows = [(name, float(np.median(t))) for name, t in times.items()]
+    plain = rows[0][1]
+    print(f"{'variant':<52} {'s':>7} {'img/s':>7} {'vs plain':>9}   (median of {args.repeats})")
     for name, seconds in rows:
         print(f"{name:<52} {seconds:7.1f} {n / seconds:7.1f} {seconds / plain:8.2f}x")
-    print(f"overhead of --jobs 1 over the plain loop: {100 * (rows[1][1] / plain - 1):+.1f} %; "
-          f"speed-up of the default jobs over --jobs 1: {rows[1][1] / rows[2][1]:.2f}x")
+    ratios = [c / p for c, p in zip(times[rows[1][0]], times[rows[0][0]])]
+    print(f"overhead of --jobs 1 over the plain loop: {100 * (rows[1][1] / plain - 1):+.1f} % "
+          f"(per round: {', '.join(f'{100 * (r - 1):+.0f} %' for r in ratios)}); speed-up of "
+          f"the default jobs over --jobs 1: {rows[1][1] / rows[2][1]:.2f}x")
     for size in sizes:
         small = make_folder(work / f"mem{size}", size)
         seconds, result = _run_command(script, small, work / f"m{size}.npz", "--jobs", "1")
