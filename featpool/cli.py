@@ -191,6 +191,13 @@ def build_estimator(args, ndim):
     """The fitted estimator and its provenance (configuration, grid, model hash)."""
     if args.model:
         model, digest = _load_model(args)
+        colour = model.channel_axis is not None and model.n_channels_ == 3
+        if colour != (args.color == "channels") or model.bank_.ndim != ndim:
+            raise ConfigError(
+                f"The model {args.model} was fitted on {model.bank_.ndim}D images with "
+                f"{model.n_channels_} channel(s) (channel_axis={model.channel_axis}); the run "
+                f"reads {ndim}D images with --color {args.color}. Use --color "
+                f"{'channels' if colour else 'gray'} and --ndim {model.bank_.ndim}.")
         try:
             config = params_to_config(model.get_params())
         except TypeError:

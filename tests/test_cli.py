@@ -153,6 +153,8 @@ def test_model_file_and_from_list_with_carried_columns(tmp_path):
     provenance = json.loads((tmp_path / "f.csv.json").read_text())
     assert len(provenance["model_sha256"]) == 64
     assert main(["extract", str(folder), "-o", str(tmp_path / "g.csv"), "--bank", "learned"]) == 2
+    assert main(["extract", str(folder), "-o", str(tmp_path / "g.csv"), "--color", "channels",
+                 "--model", str(tmp_path / "model.joblib")]) == 2
 
 
 def test_a_crashing_worker_costs_one_image(tmp_path, monkeypatch):
