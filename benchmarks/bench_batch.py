@@ -29,7 +29,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+import featpool
+
+# Subprocesses import the featpool this script imports (built in place or installed).
+ROOT = Path(featpool.__file__).resolve().parents[1]
 
 PLAIN = """
 import glob, sys, numpy as np
@@ -68,7 +71,7 @@ def _python(code, *args):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     start = time.perf_counter()
     run = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env,
-                         capture_output=True, text=True, cwd=ROOT)
+                         capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if run.returncode != 0:
         raise RuntimeError(run.stderr[-2000:])

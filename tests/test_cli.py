@@ -19,7 +19,6 @@ from featpool.io import read_image
 
 from test_io import make_messy_folder
 
-ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--shape", "32x32", "--n-scales", "2", "--n-orientations", "4", "--levels", "1,2",
         "--quiet"]
 
@@ -34,7 +33,11 @@ def _images(folder, n, size=32, seed=0):
 
 
 def _env():
-    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # Subprocesses import the featpool under test (built in place, or installed), never
+    # a source tree without its compiled kernels.
+    import featpool
+    where = str(Path(featpool.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": where + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def test_features_equal_the_library_in_name_order(tmp_path):

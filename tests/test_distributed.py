@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from featpool._batch import CRASH_ENV  # noqa: E402
 
 from test_cli import FAST, _env, _images  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 240
 
 
