@@ -320,7 +320,7 @@ class Progress:
         self.bar = None
         if not quiet and total and sys.stderr.isatty():
             from tqdm import tqdm
-            self.bar = tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm(total=total, unit="img", file=sys.stderr)
 
     def update(self, n_done, failures):
         self.done += n_done

@@ -262,3 +262,19 @@ def test_command_after_openmp_in_the_parent_does_not_deadlock(tmp_path):
                    "never forks (forkserver/spawn); the kernels' fix belongs to issue 11.")
 def test_plain_fork_after_openmp_does_not_deadlock(tmp_path):
     assert _run_script(tmp_path, OPENMP_THEN + PLAIN_FORK).returncode == 0
+
+
+def test_progress_log_lines_and_summary_off_a_terminal(capsys):
+    from featpool.cli import Progress
+    progress = Progress(3, quiet=False, every=0.0)
+    progress.update(2, [])
+    progress.update(0, [("bad.png", "read", "truncated")])
+    progress.close(4, "out.csv", stopped=False)
+    err = capsys.readouterr().err
+    assert "featpool: 2/3 images, 0 failed" in err and "featpool: 3/3 images, 1 failed" in err
+    assert "featpool: failed: bad.png: read: truncated" in err
+    assert "2 done, 1 failed, 4 skipped" in err and "images/s -> out.csv" in err
+    quiet = Progress(3, quiet=True, every=0.0)
+    quiet.update(1, [("bad.png", "read", "truncated")])
+    quiet.close(0, "out.csv", stopped=False)
+    assert capsys.readouterr().err == "featpool: failed: bad.png: read: truncated\n"
