@@ -14,7 +14,9 @@ import featpool._cache
 import featpool._config
 import featpool.feature_names
 import featpool.filters
+import featpool.cli
 import featpool.invariance
+import featpool.io
 import featpool.normalization
 import featpool.pipeline
 import featpool.pooling
@@ -38,6 +40,8 @@ MODULES = [
     featpool.filters.classic,
     featpool.filters.learned,
     featpool.transformers,
+    featpool.io,
+    featpool.cli,
 ]
 # featpool.plotting's examples draw: they run where the [plot] extra is installed.
 if importlib.util.find_spec("matplotlib") is not None:

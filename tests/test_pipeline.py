@@ -153,8 +153,10 @@ LAYERS = [
     {"feature_names"},
     {"pipeline"},
     {"transformers"},
-    {"io"},
-    {"cli", "distributed", "plotting", "__main__"},
+    {"io", "_tables"},
+    {"_batch"},
+    {"distributed"},
+    {"cli", "plotting", "__main__"},
 ]
 
 

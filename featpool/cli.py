@@ -1,0 +1,466 @@
+"""The ``featpool`` command: ``featpool extract`` (images to a table) and ``featpool info``.
+
+``featpool extract INPUT... -o OUT`` reads every image with
+:func:`featpool.io.read_image`, computes its features with a
+:class:`~featpool.FilterBankPooling` fitted on a reference grid
+(``--shape``, or the estimator given with ``--model``) and writes one row per
+image. The usage, the output layout, failures, resume and parallelism are
+described in the documentation page "The batch command"; exit status: 0 all
+done, 1 some image failed (the others are in the table), 2 a usage or
+configuration error, 3 stopped early (``--max-failures``, Ctrl-C).
+"""
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import _batch, _tables
+from .io import (COLOR_POLICIES, EXTENSIONS, MAX_PIXELS, UnreadableImageError, find_images,
+                 image_shape, split_channels)
+from .pipeline import DEFAULTS, config_to_params, params_to_config
+from .transformers import FilterBankPooling
+
+__all__ = ["ConfigError", "load_config", "main"]
+
+_DEFAULT_SHAPE = {2: (256, 256), 3: (64, 64, 64)}
+_FLAGS = {  # flag -> (parameter, type)
+    "bank": str, "n_scales": int, "n_orientations": int, "nonlinearity": str,
+    "rotation": str, "scale_pooling": int, "normalization": str, "mode": str, "dtype": str,
+}
+
+
+class ConfigError(ValueError):
+    """A configuration file or option that cannot be used (its message says why)."""
+
+
+def load_config(path):
+    """Read a TOML configuration file (the estimator's parameter names) to parameters.
+
+    Parameters
+    ----------
+    path : str or path
+
+    Returns
+    -------
+    params : dict
+        As :func:`featpool.pipeline.config_to_params` returns them.
+
+    Raises
+    ------
+    ConfigError
+        For a file that is not TOML, has unknown keys or wrong values; the
+        message names the file. The file is parsed as data only.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from featpool.cli import load_config
+    >>> path = tempfile.mktemp(suffix=".toml")
+    >>> _ = open(path, "w").write('bank = "morlet"\\nlevels = [1, 2]\\n')
+    >>> params = load_config(path)
+    >>> params["bank"], params["levels"]
+    ('morlet', (1, 2))
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as f:
+            config = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the configuration file {path}: {exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"The configuration file {path} is not valid TOML: {exc}") from None
+    try:
+        params = config_to_params(config)
+        FilterBankPooling(**params)._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"In the configuration file {path}: {exc}") from None
+    return params
+
+
+def _shape(text):
+    try:
+        shape = tuple(int(n) for n in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a shape is HxW or DxHxW, e.g. 256x256; got {text!r}")
+    if len(shape) not in (2, 3) or min(shape) < 2:
+        raise argparse.ArgumentTypeError(f"a shape is HxW or DxHxW of sizes >= 2; got {text!r}")
+    return shape
+
+
+def _ints(text):
+    return tuple(int(n) for n in text.split(","))
+
+
+def _add_params(parser):
+    group = parser.add_argument_group("pipeline parameters (FilterBankPooling's names)")
+    group.add_argument("--config", metavar="FILE.toml", help="parameters from a TOML file")
+    group.add_argument("--model", metavar="FILE", help="a fitted FilterBankPooling saved with "
+                       "joblib (learned filters); replaces the parameters")
+    for name, kind in _FLAGS.items():
+        group.add_argument("--" + name.replace("_", "-"), type=kind, metavar=name.upper())
+    group.add_argument("--pooling", type=lambda t: tuple(t.split(",")), metavar="OP[,OP]",
+                       help="e.g. mean,std")
+    group.add_argument("--levels", type=_ints, metavar="L[,L]", help="e.g. 1,2,4")
+    group.add_argument("--shape", type=_shape, metavar="HxW",
+                       help="reference grid the filters are built on (default 256x256, "
+                       "64x64x64 for volumes)")
+    group.add_argument("--ndim", type=int, choices=(2, 3),
+                       help="2D images or 3D volumes (default: from the files)")
+    group.add_argument("--color", choices=COLOR_POLICIES, default="gray")
+
+
+def build_parser():
+    """The command's argument parser."""
+    parser = argparse.ArgumentParser(prog="featpool", description="Image features from files.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ext = sub.add_parser("extract", help="images to a feature table")
+    ext.add_argument("inputs", nargs="*", metavar="INPUT",
+                     help="image files, folders (recursive) or glob patterns")
+    ext.add_argument("-o", "--output", required=True, metavar="OUT",
+                     help="the table: .csv, .parquet or .npz")
+    ext.add_argument("--from-list", metavar="CSV", help="a CSV with a 'path' column; other "
+                     "columns are carried into the output")
+    ext.add_argument("--sample", action="store_true",
+                     help="scikit-image's sample images (nothing is downloaded)")
+    ext.add_argument("--no-recursive", dest="recursive", action="store_false")
+    ext.add_argument("--format", choices=_tables.FORMATS)
+    ext.add_argument("--overwrite", action="store_true")
+    ext.add_argument("--resume", action="store_true",
+                     help="finish an interrupted run; failed images are retried")
+    ext.add_argument("--quiet", action="store_true", help="no progress, no summary")
+    ext.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: cores)")
+    ext.add_argument("--max-failures", type=int, metavar="N", help="stop after N failures")
+    ext.add_argument("--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
+                     help=f"refuse larger images (default {MAX_PIXELS}; 0: no limit)")
+    ext.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run on a Dask cluster ('local' starts one on this machine)")
+    _add_params(ext)
+    info = sub.add_parser("info", help="the resolved configuration and feature names")
+    _add_params(info)
+    return parser
+
+
+# --------------------------------------------------------------------------
+# Configuration and estimator
+# --------------------------------------------------------------------------
+
+def _params(args):
+    params = load_config(args.config) if args.config else dict(DEFAULTS)
+    for name in list(_FLAGS) + ["pooling", "levels"]:
+        value = getattr(args, name)
+        if value is not None:
+            params[name] = value if name != "pooling" or len(value) > 1 else value[0]
+    if isinstance(params["dtype"], str):
+        params = config_to_params({**params_to_config({k: v for k, v in params.items()
+                                                       if k != "dtype"}),
+                                   "dtype": params["dtype"]})
+    params["channel_axis"] = -1 if args.color == "channels" else None
+    params["image_shape"] = None
+    if params["bank"] == "learned":
+        raise ConfigError("bank='learned' learns its filters from images: fit a "
+                          "FilterBankPooling on yours, save it with joblib.dump and pass "
+                          "--model FILE.")
+    return params
+
+
+def _load_model(args):
+    import joblib
+    try:
+        model = joblib.load(args.model)
+    except Exception as exc:
+        raise ConfigError(f"Cannot load the model {args.model}: {exc}") from None
+    if not isinstance(model, FilterBankPooling) or not hasattr(model, "bank_"):
+        raise ConfigError(f"The model {args.model} must be a fitted FilterBankPooling. Got "
+                          f"{type(model).__name__} instead.")
+    with open(args.model, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return model, digest
+
+
+def build_estimator(args, ndim):
+    """The fitted estimator and its provenance (configuration, grid, model hash)."""
+    if args.model:
+        model, digest = _load_model(args)
+        colour = model.channel_axis is not None and model.n_channels_ == 3
+        if colour != (args.color == "channels") or model.bank_.ndim != ndim:
+            raise ConfigError(
+                f"The model {args.model} was fitted on {model.bank_.ndim}D images with "
+                f"{model.n_channels_} channel(s) (channel_axis={model.channel_axis}); the run "
+                f"reads {ndim}D images with --color {args.color}. Use --color "
+                f"{'channels' if colour else 'gray'} and --ndim {model.bank_.ndim}.")
+        try:
+            config = params_to_config(model.get_params())
+        except TypeError:
+            config = {}
+        return model, {"config": config, "model_sha256": digest,
+                       "shape": list(model.image_shape_ or ())}
+    try:
+        params = _params(args)
+        shape = args.shape or _DEFAULT_SHAPE[ndim]
+        if len(shape) != ndim:
+            raise ConfigError(f"--shape {'x'.join(map(str, shape))} has {len(shape)} axes; the "
+                              f"images are {ndim}D.")
+        channels = (3,) if args.color == "channels" else ()
+        model = FilterBankPooling(**params).fit(np.zeros((1,) + tuple(shape) + channels))
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+    return model, {"config": params_to_config(model.get_params()), "shape": list(shape)}
+
+
+def _version():
+    from . import __version__
+    return __version__
+
+
+# --------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------
+
+def _sample_folder():
+    from skimage import data
+    # A fixed folder, so that --resume finds the same files (keys) again.
+    folder = Path(tempfile.gettempdir()) / f"featpool-sample-{_version()}"
+    folder.mkdir(exist_ok=True)
+    for name in ("camera", "coins", "moon", "page", "text", "astronaut", "coffee", "chelsea",
+                 "rocket", "horse"):
+        image = getattr(data, name)()
+        image = (image * 255).astype(np.uint8) if image.dtype == bool else image
+        np.save(folder / f"{name}.npy", image)
+    return folder
+
+
+def _from_list(path):
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"Cannot read the list {path}: {exc}") from None
+    if not rows or "path" not in rows[0]:
+        raise ConfigError(f"The list {path} must be a CSV with a 'path' column.")
+    extra = [c for c in rows[0] if c != "path"]
+    found = []
+    for row in rows:
+        file = Path(row["path"])
+        found.append((str(file if file.is_absolute() else path.parent / file), row["path"],
+                      {c: row.get(c) or "" for c in extra}))
+    return found, extra
+
+
+def _discover(args):
+    """(path, name, carried columns) of every input, and the carried column names."""
+    if args.from_list:
+        return _from_list(args.from_list)
+    inputs = list(args.inputs)
+    if args.sample:
+        inputs.append(_sample_folder())
+    if not inputs:
+        raise ConfigError("No input: give image files, folders or patterns, --from-list or "
+                          "--sample.")
+    try:
+        found = find_images(inputs, recursive=args.recursive)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    if not found:
+        raise ConfigError(f"No image file ({', '.join(EXTENSIONS)}) in "
+                          f"{', '.join(map(str, inputs))}.")
+    return [(f.path, f.name, {}) for f in found], []
+
+
+def _headers(found, ndim, failures):
+    """Stored and spatial shapes of each file from its header; header failures recorded."""
+    shapes = {}
+    for path, _, _ in found:
+        try:
+            shapes[path] = image_shape(path)
+        except UnreadableImageError as exc:
+            failures[os.path.abspath(path)] = ("header", exc.reason)
+    if ndim is None:
+        dims = {len(_safesplit_channels(s)) for s in shapes.values()} - {None, 0}
+        ndim = 3 if dims == {3} else 2
+    spatial = {}
+    for path, shape in shapes.items():
+        try:
+            spatial[path] = split_channels(shape, ndim)[0]
+        except ValueError as exc:
+            failures[os.path.abspath(path)] = ("header", str(exc))
+    return shapes, spatial, ndim
+
+
+def _safesplit_channels(shape):
+    try:
+        return split_channels(shape, None)[0]
+    except ValueError:
+        return ()
+
+
+# --------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------
+
+class Progress:
+    """A tqdm bar on a terminal, plain log lines every ``every`` seconds otherwise."""
+
+    def __init__(self, total, quiet, every=10.0):
+        self.total, self.quiet, self.every = total, quiet, every
+        self.done = self.failed = 0
+        self.start = self.last = time.perf_counter()
+        self.bar = None
+        if not quiet and total and sys.stderr.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, unit="img", file=sys.stderr)
+
+    def update(self, n_done, failures):
+        self.done += n_done
+        self.failed += len(failures)
+        for path, stage, reason in failures:
+            message = f"featpool: failed: {path}: {stage}: {reason}"
+            (self.bar.write(message, file=sys.stderr) if self.bar
+             else print(message, file=sys.stderr))
+        if self.bar is not None:
+            self.bar.update(n_done + len(failures))
+        elif not self.quiet and time.perf_counter() - self.last >= self.every:
+            self.last = time.perf_counter()
+            rate = self.done / max(self.last - self.start, 1e-9)
+            print(f"featpool: {self.done + self.failed}/{self.total} images, {self.failed} "
+                  f"failed, {rate:.1f} img/s", file=sys.stderr, flush=True)
+
+    def close(self, skipped, out, stopped):
+        if self.bar is not None:
+            self.bar.close()
+        seconds = time.perf_counter() - self.start
+        if not self.quiet:
+            word = "stopped early" if stopped else "finished"
+            print(f"featpool: {word}: {self.done} done, {self.failed} failed, {skipped} skipped "
+                  f"(already done), {seconds:.1f} s, {self.done / max(seconds, 1e-9):.1f} "
+                  f"images/s -> {out}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# extract
+# --------------------------------------------------------------------------
+
+def _run(args, spec, batches, shards, jobs, progress, failures, names):
+    """Run the batches, locally or on Dask; returns True when stopped early."""
+    stop = []
+
+    def on_outcome(batch, outcome):
+        shown = []
+        for key, stage, reason in outcome.failures:
+            failures[key] = (stage, reason)
+            shown.append((names[key], stage, reason))
+        progress.update(outcome.n_done, shown)
+        if args.max_failures is not None and len(failures) >= args.max_failures:
+            stop.append(True)
+            return False
+        return True
+
+    if args.scheduler:
+        from .distributed import run_dask
+        if not args.model:   # Dask workers fit the estimator from its recipe
+            model = spec.estimator
+            spec = spec._replace(estimator=_batch.Recipe(
+                params_to_config(model.get_params()), tuple(model.image_shape_)))
+        run_dask(args.scheduler, spec, batches, shards, jobs, on_outcome)
+    else:
+        _batch.run_local(spec, batches, shards, jobs, on_outcome)
+    return bool(stop)
+
+
+def extract(args):
+    """``featpool extract``; returns the exit status."""
+    out = Path(args.output)
+    fmt = _tables.output_format(out, args.format)
+    found, extra = _discover(args)
+    keys = [os.path.abspath(path) for path, _, _ in found]
+    names = dict(zip(keys, (name for _, name, _ in found)))
+    failures = {}
+    stored, spatial, ndim = _headers(found, args.ndim, failures)
+    model, provenance = build_estimator(args, ndim)
+    max_pixels = args.max_pixels or None
+    provenance = {"featpool_version": _version(), **provenance, "color": args.color,
+                  "ndim": ndim, "max_pixels": max_pixels}
+    shards = _tables.open_shards(out, provenance, resume=args.resume, overwrite=args.overwrite)
+    if shards is None:
+        if not args.quiet:
+            print(f"featpool: {out} is complete; nothing to resume (--overwrite computes it "
+                  f"again).", file=sys.stderr)
+        return 0
+    done = _tables.done_keys(shards)
+    tasks = [_batch.Task(key, path, spatial[path], "x".join(map(str, stored[path])))
+             for key, (path, _, _) in zip(keys, found) if key not in done and key not in failures]
+    jobs, threads = _batch.balance(args.jobs, len(tasks))
+    channels = 3 if args.color == "channels" else 1
+    batches = _batch.plan_batches(tasks, jobs, channels)
+    spec = _batch.Spec(model, args.color, ndim, max_pixels,
+                       _batch.n_threads_for(jobs, model.n_threads),
+                       os.environ.get(_batch.CRASH_ENV))
+    progress = Progress(len(tasks), args.quiet)
+    progress.update(0, [(names[k], stage, reason) for k, (stage, reason) in failures.items()])
+    try:
+        stopped = _run(args, spec, batches, shards, jobs, progress, failures, names)
+    except KeyboardInterrupt:
+        stopped = True
+    errors = [(names[k], stage, reason) for k, (stage, reason) in failures.items()]
+    _tables.write_errors(out, errors)
+    progress.close(len(done), out, stopped)
+    if stopped:
+        print(f"featpool: nothing published; the finished images are kept in {shards}: "
+              f"rerun with --resume to finish.", file=sys.stderr)
+        return 3
+    present, shapes, features = _tables.read_shards(shards, keys)
+    carried = {k: c for k, (_, _, c) in zip(keys, found)}
+    columns = {"path": [names[k] for k in present], "shape": list(shapes)}
+    for column in extra:
+        columns[column] = [carried[k][column] for k in present]
+    _tables.publish(out, fmt, columns, model.get_feature_names_out().tolist(), features,
+                    provenance)
+    if failures:
+        print(f"featpool: {len(failures)} image(s) failed, listed in "
+              f"{_tables.companions(out)['errors']}; --resume retries them.", file=sys.stderr)
+        return 1
+    _tables.close_shards(shards)
+    return 0
+
+
+def info(args):
+    """``featpool info``: the configuration, feature count and names; reads no image."""
+    ndim = args.ndim or (len(args.shape) if args.shape else 2)
+    model, provenance = build_estimator(args, ndim)
+    names = model.get_feature_names_out()
+    print(json.dumps({"featpool_version": _version(), **provenance, "color": args.color,
+                      "ndim": ndim, "n_features": len(names)}, indent=1))
+    print("\n".join(names))
+    return 0
+
+
+def main(argv=None):
+    """Run the command (``argv`` defaults to ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "info":
+            return info(args)
+        if args.max_failures is not None and args.max_failures < 1:
+            raise ConfigError(f"--max-failures must be at least 1. Got {args.max_failures}.")
+        if args.jobs == 0:
+            raise ConfigError("--jobs must be a positive number of processes, or negative to "
+                              "count back from the cores (-1: all). Got 0.")
+        if args.max_pixels < 0:
+            raise ConfigError(f"--max-pixels must be positive (0: no limit). Got "
+                              f"{args.max_pixels}.")
+        return extract(args)
+    except (ConfigError, _tables.ResumeError, ImportError, ValueError) as exc:
+        print(f"featpool: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,474 @@
+"""Image files to arrays: find them, read them, with one colour policy and a size limit.
+
+What the batch command reads is what these functions read, so a library
+user gets the same arrays as the command:
+
+* :func:`find_images` lists the image files of files, folders (recursive by
+  default), glob patterns or a list file, each with its path relative to
+  the input it came from;
+* :func:`image_shape` reads only a file's header;
+* :func:`read_image` reads one file to a float array.
+
+Formats: PNG and JPEG (Pillow), TIFF (tifffile: a multi-page TIFF is a
+volume), and NumPy ``.npy`` files (always with ``allow_pickle=False``: a file
+that holds Python objects is refused, never unpickled). scikit-image's
+``skimage.io`` plugin system is not used (it is deprecated).
+
+Values are scaled to floats: unsigned integers are divided by their largest
+value (uint8 by 255, uint16 by 65535, so 0..1), signed integers likewise
+(-1..1), booleans are 0 and 1, floats are kept as they are (float16 becomes
+float32) and must be finite.
+
+Colour (``color``): 'gray' (the default) turns RGB into luminance with
+:func:`skimage.color.rgb2gray` (0.2125 R + 0.7154 G + 0.0721 B); 'channels'
+gives every image three channels, last (a grey image is repeated in each);
+'error' refuses colour images. An alpha channel is dropped, never blended
+(a grey + alpha image is grey). So a folder that mixes grey, RGB and RGBA
+images gives one kind of array under any policy but 'error'.
+
+Size: a file whose image has more pixels (voxels for a volume) than
+``max_pixels`` (default :data:`MAX_PIXELS`, Pillow's own limit of about
+89.5 million) is refused from its header, before anything is decoded: a few
+kilobytes of compressed data can otherwise expand to gigabytes (a
+"decompression bomb"). ``max_pixels=None`` lifts the limit.
+
+Every failure is an :class:`UnreadableImageError` that names the file, the
+stage (``'header'``, ``'read'``, ``'limit'``, ``'colour'``, ``'validate'``)
+and the reason.
+"""
+import contextlib
+import glob
+import math
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .samples import read_samples
+
+__all__ = ["COLOR_POLICIES", "EXTENSIONS", "MAX_PIXELS", "FoundImage", "UnreadableImageError",
+           "find_images", "image_shape", "read_image", "split_channels"]
+
+#: File name extensions read (lower case); other files in folders are skipped.
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".npy")
+#: What :func:`read_image` does with colour images.
+COLOR_POLICIES = ("gray", "channels", "error")
+#: Default pixel limit (Pillow's ``Image.MAX_IMAGE_PIXELS``).
+MAX_PIXELS = 89_478_485
+
+
+class UnreadableImageError(ValueError):
+    """A file that could not be read as an image: its path, the stage and the reason.
+
+    Attributes
+    ----------
+    path : str
+    stage : str
+        'header', 'read', 'limit', 'colour' or 'validate'.
+    reason : str
+    """
+
+    def __init__(self, path, stage, reason):
+        super().__init__(f"{path}: {stage}: {reason}")
+        self.path, self.stage, self.reason = str(path), stage, reason
+
+    def __reduce__(self):  # travels between processes with its fields
+        return type(self), (self.path, self.stage, self.reason)
+
+
+class FoundImage(NamedTuple):
+    """An image file and its name relative to the input it was found from."""
+
+    path: str
+    name: str
+
+
+# --------------------------------------------------------------------------
+# Finding files
+# --------------------------------------------------------------------------
+
+def _is_image(path):
+    return path.suffix.lower() in EXTENSIONS
+
+
+def _from_folder(folder, recursive):
+    pattern = "**/*" if recursive else "*"
+    files = sorted(p for p in folder.glob(pattern) if p.is_file() and _is_image(p))
+    return [FoundImage(str(p), p.relative_to(folder).as_posix()) for p in files]
+
+
+def _glob_root(pattern):
+    parts = Path(pattern).parts
+    fixed = [p for p in parts[:next((i for i, p in enumerate(parts) if glob.has_magic(p)),
+                                    len(parts))]]
+    return Path(*fixed) if fixed else Path(".")
+
+
+def find_images(inputs, *, recursive=True):
+    """List the image files of files, folders and glob patterns.
+
+    Parameters
+    ----------
+    inputs : str, path or list of them
+        Image files (kept whatever their extension: a file that is not an
+        image fails when read), folders (their files with an extension in
+        :data:`EXTENSIONS`), or glob patterns (``'scans/*/*.tif'``, ``**``
+        for any depth).
+    recursive : bool, default=True
+        Look into the sub-folders of folders.
+
+    Returns
+    -------
+    images : list of FoundImage
+        ``(path, name)`` pairs in input order, sorted within each input, each
+        file once: ``name`` is the path relative to its folder (to the fixed
+        part of a glob pattern; a file's own name for a file).
+
+    Raises
+    ------
+    FileNotFoundError
+        For an input that does not exist or a pattern that matches nothing.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from featpool.io import find_images
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "a").mkdir()
+    >>> np.save(folder / "a" / "x.npy", np.zeros((8, 8)))
+    >>> _ = (folder / "notes.txt").write_text("not an image")
+    >>> [found.name for found in find_images(folder)]
+    ['a/x.npy']
+    >>> [found.name for found in find_images(folder, recursive=False)]
+    []
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    found, seen = [], set()
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            images = _from_folder(path, recursive)
+        elif path.is_file():
+            images = [FoundImage(str(path), path.name)]
+        elif glob.has_magic(str(item)):
+            root = _glob_root(str(item))
+            matches = sorted(Path(p) for p in glob.glob(str(item), recursive=True))
+            images = [FoundImage(str(p), p.relative_to(root).as_posix())
+                      for p in matches if p.is_file()]
+            if not images:
+                raise FileNotFoundError(f"The pattern {str(item)!r} matches no file.")
+        else:
+            raise FileNotFoundError(f"The input {str(item)!r} is not a file, a folder or a "
+                                    f"glob pattern that matches files.")
+        for image in images:
+            key = os.path.realpath(image.path)
+            if key not in seen:
+                seen.add(key)
+                found.append(image)
+    return found
+
+
+# --------------------------------------------------------------------------
+# Headers
+# --------------------------------------------------------------------------
+
+def _npy_header(path):
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read = {(1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read is None:
+            raise ValueError(f"unsupported .npy format version {version}")
+        shape, _, dtype = read(f)
+    if dtype.hasobject:
+        raise ValueError("the file holds Python objects, which are never unpickled "
+                         "(allow_pickle=False); save a numeric array")
+    return tuple(shape), dtype
+
+
+def _tiff_series(tif):
+    if not tif.series:
+        raise ValueError("the TIFF file has no image")
+    series = tif.series[0]
+    # 'S' is samples per pixel (colour); any axis before Y and X is depth.
+    axes = series.axes.replace("S", "")
+    shape = tuple(n for n, a in zip(series.shape, series.axes) if a != "S")
+    colour = series.shape[series.axes.index("S")] if "S" in series.axes else None
+    spatial = tuple(n for n, a in zip(shape, axes) if n > 1 or a in "YX")
+    if len(spatial) > 3:
+        raise ValueError(f"the TIFF image has {len(spatial)} axes ({series.axes}, shape "
+                         f"{series.shape}); featpool reads 2D images and 3D volumes")
+    return spatial + ((colour,) if colour else ())
+
+
+@contextlib.contextmanager
+def _pil_open(path):
+    """Pillow's image, without Pillow's own pixel limit: ``max_pixels`` is ours."""
+    from PIL import Image
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with Image.open(path) as image:
+            yield image
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+_CONVERTED = ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV")
+
+
+def _pil_mode(image):
+    """The mode an image is decoded in: palettes and other colour spaces become RGB(A)."""
+    if image.mode not in _CONVERTED:
+        return image.mode
+    return "RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB"
+
+
+def _pil_shape(image):
+    from PIL import Image
+    bands = Image.getmodebands(_pil_mode(image))
+    return (image.height, image.width) + ((bands,) if bands > 1 else ())
+
+
+def _header(path):
+    suffix = Path(path).suffix.lower()
+    if suffix == ".npy":
+        return _npy_header(path)[0]
+    if suffix in (".tif", ".tiff"):
+        import tifffile
+        with tifffile.TiffFile(path) as tif:
+            return _tiff_series(tif)
+    if suffix in (".png", ".jpg", ".jpeg"):
+        with _pil_open(path) as image:
+            return _pil_shape(image)
+    raise ValueError(f"{suffix or 'no extension'!r} is not a supported image format "
+                     f"({', '.join(EXTENSIONS)})")
+
+
+def image_shape(path):
+    """The shape of a file's image, from its header only (nothing is decoded).
+
+    Parameters
+    ----------
+    path : str or path
+
+    Returns
+    -------
+    shape : tuple of int
+        The array :func:`read_image` decodes before its colour policy:
+        ``(H, W)``, ``(H, W, C)`` for colour (C 2 to 4), ``(D, H, W)`` for a
+        volume (a multi-page TIFF, a 3D ``.npy``).
+
+    Raises
+    ------
+    UnreadableImageError
+        With stage 'header'.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from featpool.io import image_shape
+    >>> path = tempfile.mktemp(suffix=".npy")
+    >>> np.save(path, np.zeros((20, 30, 3), dtype=np.uint8))
+    >>> image_shape(path)
+    (20, 30, 3)
+    """
+    try:
+        return tuple(int(n) for n in _header(path))
+    except UnreadableImageError:
+        raise
+    except Exception as exc:  # any reader's failure on any bytes is this file's failure
+        raise UnreadableImageError(path, "header", _reason(exc)) from None
+
+
+def _reason(exc):
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def split_channels(shape, ndim=None):
+    """Split an image's shape (as :func:`image_shape` gives it) into spatial axes and channels.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    ndim : {2, 3}, optional
+        As in :func:`read_image`.
+
+    Returns
+    -------
+    spatial : tuple of int
+    channels : int or None
+        None for a grey image.
+
+    Raises
+    ------
+    ValueError
+        For a shape that is not an image under ``ndim``.
+
+    Examples
+    --------
+    >>> from featpool.io import split_channels
+    >>> split_channels((20, 30, 4)), split_channels((5, 20, 30)), split_channels((20, 30, 3), 3)
+    (((20, 30), 4), ((5, 20, 30), None), ((20, 30, 3), None))
+    """
+    if ndim == 3:
+        colour = len(shape) == 4 and shape[-1] <= 4
+        if len(shape) != 3 + colour:
+            raise ValueError(f"a volume is asked for (ndim=3) but the image has shape {shape}")
+    else:
+        colour = len(shape) in (3, 4) and shape[-1] <= 4
+        if len(shape) - colour == 3 and ndim == 2:
+            raise ValueError(f"the file is a volume of shape {shape} but 2D images are asked "
+                             f"for (ndim=2); read volumes with ndim=3")
+        if len(shape) - colour not in (2, 3):
+            raise ValueError(f"an image must have 2 or 3 spatial axes; the file has shape "
+                             f"{shape}")
+    return (shape[:-1], shape[-1]) if colour else (shape, None)
+
+
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+
+def _decode_pil(path):
+    with _pil_open(path) as image:
+        if image.mode in _CONVERTED:
+            image = image.convert(_pil_mode(image))
+        is_png = image.format == "PNG"
+        x = np.asarray(image)
+    if x.dtype == np.int32 and is_png:  # Pillow's 'I' mode: PNG has at most 16 bits
+        x = x.astype(np.uint16)
+    return x
+
+
+def _decode(path):
+    suffix = Path(path).suffix.lower()
+    if suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    if suffix in (".tif", ".tiff"):
+        import tifffile
+        with tifffile.TiffFile(path) as tif:
+            shape = _tiff_series(tif)
+            return tif.series[0].asarray().reshape(shape)
+    return _decode_pil(path)
+
+
+def _scaled(x):
+    if x.dtype == np.bool_:
+        return x.astype(np.float32)
+    if np.issubdtype(x.dtype, np.integer):
+        info = np.iinfo(x.dtype)
+        out = x.astype(np.float32 if info.bits <= 16 else np.float64)
+        out /= info.max
+        return out
+    if x.dtype == np.float16:
+        return x.astype(np.float32)
+    if x.dtype in (np.float32, np.float64):
+        return x
+    raise ValueError(f"pixels of type {x.dtype} are not real numbers")
+
+
+def _apply_colour(x, channels, color, path):
+    if channels is None:
+        return x if color != "channels" else np.repeat(x[..., None], 3, axis=-1)
+    if color == "error" and channels > 2:   # grey + alpha is grey
+        raise UnreadableImageError(path, "colour", f"a colour image ({channels} channels) and "
+                                   f"color='error'; use 'gray' or 'channels'")
+    if channels <= 2:  # grey, or grey + alpha: alpha dropped
+        return _apply_colour(x[..., 0], None, color, path)
+    x = x[..., :3]  # alpha dropped
+    if color == "gray":
+        from skimage.color import rgb2gray
+        return rgb2gray(x).astype(x.dtype, copy=False)
+    return x
+
+
+def _check_options(color, ndim, max_pixels):
+    if color not in COLOR_POLICIES:
+        raise ValueError(f"The 'color' parameter must be one of {COLOR_POLICIES}. Got "
+                         f"{color!r} instead.")
+    if ndim not in (None, 2, 3):
+        raise ValueError(f"The 'ndim' parameter must be 2, 3 or None. Got {ndim!r} instead.")
+    if max_pixels is not None and (isinstance(max_pixels, bool) or
+                                   not isinstance(max_pixels, (int, np.integer))
+                                   or max_pixels < 1):
+        raise ValueError(f"The 'max_pixels' parameter must be a positive int or None. Got "
+                         f"{max_pixels!r} instead.")
+
+
+def read_image(path, *, color="gray", ndim=None, max_pixels=MAX_PIXELS):
+    """Read one image file to a float array, with the colour policy and the pixel limit.
+
+    Parameters
+    ----------
+    path : str or path
+        A PNG, JPEG, TIFF or ``.npy`` file.
+    color : {'gray', 'channels', 'error'}, default='gray'
+        Colour policy (see the module's notes): luminance, three channels
+        last, or an error for colour images.
+    ndim : {2, 3}, optional
+        Spatial axes: 2 refuses volumes, 3 reads every 3D array as a volume
+        (and refuses 2D images). Default: a multi-page TIFF or a 3D ``.npy``
+        (whose last axis is longer than 4) is a volume, others are images.
+    max_pixels : int or None, default=MAX_PIXELS
+        Refuse images with more pixels (voxels); checked on the header.
+
+    Returns
+    -------
+    image : ndarray of shape (H, W), (D, H, W), or those with 3 channels last
+        float32 (float64 for float64 files and 32-bit integers), scaled as
+        the module's notes say, validated by
+        :func:`featpool.samples.read_samples`.
+
+    Raises
+    ------
+    UnreadableImageError
+        For any file that cannot be read: naming the path, stage and reason.
+    ValueError
+        For a parameter out of its range.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from PIL import Image
+    >>> from featpool.io import read_image
+    >>> path = tempfile.mktemp(suffix=".png")
+    >>> Image.fromarray(np.full((4, 6, 4), 255, dtype=np.uint8)).save(path)   # RGBA
+    >>> image = read_image(path)
+    >>> image.shape, image.dtype, round(float(image.max()), 4)
+    ((4, 6), dtype('float32'), 1.0)
+    >>> read_image(path, color="channels").shape
+    (4, 6, 3)
+    >>> read_image(path, max_pixels=10)
+    Traceback (most recent call last):
+    ...
+    featpool.io.UnreadableImageError: ...: limit: 24 pixels, more than max_pixels=10
+    """
+    _check_options(color, ndim, max_pixels)
+    shape = image_shape(path)
+    try:
+        spatial, channels = split_channels(shape, ndim)
+    except ValueError as exc:
+        raise UnreadableImageError(path, "header", str(exc)) from None
+    n_pixels = math.prod(spatial)
+    if max_pixels is not None and n_pixels > max_pixels:
+        raise UnreadableImageError(path, "limit", f"{n_pixels} pixels, more than "
+                                   f"max_pixels={max_pixels}")
+    try:
+        x = _decode(path)
+        if x.shape != shape:
+            raise ValueError(f"decoded shape {x.shape} differs from the header's {shape}")
+        x = _scaled(x)
+    except Exception as exc:
+        raise UnreadableImageError(path, "read", _reason(exc)) from None
+    x = _apply_colour(x, channels, color, path)
+    try:
+        read_samples([x], channel_axis=-1 if color == "channels" else None,
+                     spatial_ndim=len(spatial))
+    except (TypeError, ValueError) as exc:
+        raise UnreadableImageError(path, "validate", str(exc).replace("X[0]", "the image"))
+    return x
