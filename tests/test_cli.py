@@ -227,8 +227,6 @@ import numpy as np
 import featpool
 from featpool.cli import main
 x = np.random.default_rng(0).random((8, 16, 64, 64)).astype(np.float32)
-def child():
-    featpool.pool2d(x, 2, op="max", n_threads=2)
 if __name__ == "__main__":   # workers (forkserver) import this script: as any multiprocessing
     featpool.pool2d(x, 2, op="mean", n_threads=2)            # OpenMP's threads now exist
 """
@@ -236,13 +234,6 @@ COMMAND = """
     sys.exit(main(["extract", sys.argv[1], "-o", sys.argv[2], "--jobs", "2", "--shape", "32x32",
                    "--n-scales", "2", "--levels", "1", "--quiet"]))
 """
-PLAIN_FORK = """
-    p = multiprocessing.get_context("fork").Process(target=child, daemon=True)
-    p.start(); p.join(10)
-    sys.exit(0 if p.exitcode == 0 else 1)
-"""
-
-
 def _run_script(tmp_path, code, *args):
     script = tmp_path / "fork.py"
     script.write_text(code)
@@ -257,11 +248,7 @@ def test_command_after_openmp_in_the_parent_does_not_deadlock(tmp_path):
     assert len(pd.read_csv(tmp_path / "f.csv")) == 4
 
 
-@pytest.mark.xfail(strict=True, reason="GNU libgomp is not fork-safe: a child forked after the "
-                   "parent ran a 2-thread region hangs in its first parallel region. The command "
-                   "never forks (forkserver/spawn); the kernels' fix belongs to issue 11.")
-def test_plain_fork_after_openmp_does_not_deadlock(tmp_path):
-    assert _run_script(tmp_path, OPENMP_THEN + PLAIN_FORK).returncode == 0
+# A plain fork after OpenMP (no command): tests/test_concurrency.py.
 
 
 def test_progress_log_lines_and_summary_off_a_terminal(capsys):
