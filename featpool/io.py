@@ -189,19 +189,48 @@ def _npy_header(path):
     return tuple(shape), dtype
 
 
+def _tiff_pages(tif):
+    """The image of a TIFF file: its first page and how many pages, from the
+    first, share that page's shape and type (a volume's depth).
+
+    Pages are reached by index, never by iterating the file's chain of
+    pages (as ``tif.series`` does), which a corrupt file can make circular:
+    a 2.7 kB file kept tifffile's series busy for minutes.
+    """
+    pages = tif.pages
+    n = len(pages)  # tifffile stops at a circular reference
+    if n == 0 or not pages[0].shape:
+        raise ValueError("the TIFF file has no image on its first page")
+    first, depth = pages[0], 1
+    while depth < n and pages[depth].shape == first.shape and pages[depth].dtype == first.dtype:
+        depth += 1
+    return first, depth
+
+
 def _tiff_series(tif):
-    if not tif.series:
-        raise ValueError("the TIFF file has no image")
-    series = tif.series[0]
-    # 'S' is samples per pixel (colour); any axis before Y and X is depth.
-    axes = series.axes.replace("S", "")
-    shape = tuple(n for n, a in zip(series.shape, series.axes) if a != "S")
-    colour = series.shape[series.axes.index("S")] if "S" in series.axes else None
-    spatial = tuple(n for n, a in zip(shape, axes) if n > 1 or a in "YX")
+    """The shape :func:`read_image` decodes: depth (pages), then the page's axes, colour last."""
+    first, depth = _tiff_pages(tif)
+    # 'S' is samples per pixel (colour); any other axis than Y and X is depth.
+    axes = first.axes.replace("S", "")
+    shape = tuple(n for n, a in zip(first.shape, first.axes) if a != "S")
+    colour = first.shape[first.axes.index("S")] if "S" in first.axes else None
+    spatial = ((depth,) if depth > 1 else ()) + tuple(
+        n for n, a in zip(shape, axes) if n > 1 or a in "YX")
     if len(spatial) > 3:
-        raise ValueError(f"the TIFF image has {len(spatial)} axes ({series.axes}, shape "
-                         f"{series.shape}); featpool reads 2D images and 3D volumes")
+        raise ValueError(f"the TIFF image has {len(spatial)} axes ({depth} pages of "
+                         f"{first.axes} {first.shape}); featpool reads 2D images and 3D volumes")
     return spatial + ((colour,) if colour else ())
+
+
+def _tiff_decode(tif):
+    shape = _tiff_series(tif)
+    first, depth = _tiff_pages(tif)
+    out = np.empty((depth,) + first.shape, dtype=first.dtype)
+    for i in range(depth):
+        out[i] = tif.pages[i].asarray()
+    if "S" in first.axes:   # colour last, whatever the planar configuration
+        out = np.moveaxis(out, 1 + first.axes.index("S"), -1)
+    return out.reshape(shape)
 
 
 @contextlib.contextmanager
@@ -352,8 +381,7 @@ def _decode(path):
     if suffix in (".tif", ".tiff"):
         import tifffile
         with tifffile.TiffFile(path) as tif:
-            shape = _tiff_series(tif)
-            return tif.series[0].asarray().reshape(shape)
+            return _tiff_decode(tif)
     return _decode_pil(path)
 
 

@@ -191,3 +191,15 @@ def test_palette_cmyk_and_grey_alpha_images(tmp_path):
         assert read_image(tmp_path / name, color="channels").shape == (20, 30, 3), name
     la = read_image(tmp_path / "la.png", color="error")      # grey + alpha is grey
     assert la.shape == (20, 30)
+
+
+def test_tiff_colour_planes_and_imagej_stacks(tmp_path):
+    # Pages are read by index: colour last whatever the planar configuration.
+    rgb = np.random.default_rng(0).integers(0, 255, (3, 20, 30), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "planar.tif", rgb, photometric="rgb", planarconfig="separate")
+    assert image_shape(tmp_path / "planar.tif") == (20, 30, 3)
+    np.testing.assert_allclose(read_image(tmp_path / "planar.tif", color="channels"),
+                               np.moveaxis(rgb, 0, -1) / 255)
+    stack = np.random.default_rng(1).random((4, 20, 30)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "ij.tif", stack, imagej=True)
+    np.testing.assert_array_equal(read_image(tmp_path / "ij.tif"), stack)
