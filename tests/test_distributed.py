@@ -7,6 +7,7 @@ not left to timing.
 import os
 import shutil
 import subprocess
+from pathlib import Path
 import sys
 import time
 
@@ -25,7 +26,8 @@ TIMEOUT = 240
 def _extract(folder, out, *extra, env=None):
     return subprocess.run(
         [sys.executable, "-m", "featpool", "extract", str(folder), "-o", str(out), *FAST,
-         *extra], env=env or _env(), timeout=TIMEOUT, capture_output=True, text=True)
+         *extra], env=env or _env(), timeout=TIMEOUT, capture_output=True, text=True,
+        cwd=Path(out).parent)   # not the repository: -m would import its unbuilt sources
 
 
 def _same_tables(a, b):

@@ -192,8 +192,9 @@ def test_mutated_tiff_header_is_read_within_seconds(tmp_path):
     code = ("import sys; from featpool.io import image_shape, read_image; "
             "print(image_shape(sys.argv[1])); print(read_image(sys.argv[1]).shape)")
     try:
+        from test_cli import _env
         run = subprocess.run([sys.executable, "-c", code, str(path)], timeout=20,
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, env=_env(), cwd=tmp_path)
     except subprocess.TimeoutExpired:
         pytest.fail("reading the file ran for more than 20 s")
     # Its header is read; its pixels are not (a corrupt deflate stream): a named error.
