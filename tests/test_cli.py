@@ -265,3 +265,32 @@ def test_progress_log_lines_and_summary_off_a_terminal(capsys):
     quiet.update(1, [("bad.png", "read", "truncated")])
     quiet.close(0, "out.csv", stopped=False)
     assert capsys.readouterr().err == "featpool: failed: bad.png: read: truncated\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_progress_bar_on_a_terminal(tmp_path):
+    # stderr a terminal (of 100 columns: tqdm draws nothing on a 0-column one).
+    import fcntl
+    import pty
+    import struct
+    import termios
+    folder = _images(tmp_path / "in", 4)
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    args = [sys.executable, "-m", "featpool", "extract", str(folder), "-o",
+            str(tmp_path / "f.csv"), "--jobs", "1"] + [a for a in FAST if a != "--quiet"]
+    proc = subprocess.Popen(args, stdout=secondary, stderr=secondary, env=_env(), cwd=tmp_path)
+    os.close(secondary)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:   # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait(timeout=120) == 0
+    text = out.decode(errors="replace")
+    assert "4/4 [" in text and "img/s]" in text, text
+    assert "featpool: finished: 4 done, 0 failed" in text
