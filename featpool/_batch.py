@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._config import config_context, effective_n_threads, working_memory_bytes
+from ._config import config_context, cpu_count, effective_n_threads, working_memory_bytes
 from ._tables import write_shard
 from .io import UnreadableImageError, read_image
 from .pipeline import config_to_params
@@ -77,23 +77,15 @@ class Outcome(NamedTuple):
     failures: list
 
 
-def cpu_count():
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def balance(jobs, n_batches):
-    """(worker processes, OpenMP threads each) with processes x threads <= cores."""
+    """Worker processes for ``jobs`` (None: one per core; negative: counts back from
+    the cores), never more than the batches; :func:`n_threads_for` gives each its threads."""
     cores = cpu_count()
     if jobs is None:
         jobs = cores
     elif jobs < 0:
         jobs = max(1, cores + 1 + jobs)
-    jobs = max(1, min(jobs, max(n_batches, 1)))
-    return jobs, max(1, cores // jobs)
+    return max(1, min(jobs, max(n_batches, 1)))
 
 
 def plan_batches(tasks, jobs, channels=1):

@@ -13,8 +13,8 @@ import threading
 
 from ._openmp_helpers import _cpu_count, _omp_max_threads, _openmp_enabled
 
-__all__ = ["available_memory_bytes", "config_context", "effective_n_threads", "get_config",
-           "set_config", "show_config", "working_memory_bytes"]
+__all__ = ["available_memory_bytes", "config_context", "cpu_count", "effective_n_threads",
+           "get_config", "set_config", "show_config", "working_memory_bytes"]
 
 _DEFAULTS = {
     # MiB that featpool's chunkers may hold at once (scikit-learn's name and
@@ -167,6 +167,11 @@ def _check_n_threads(n_threads):
             "Got 0 instead."
         )
     return int(n_threads)
+
+
+def cpu_count():
+    """CPUs this process may run on (its affinity mask on Linux)."""
+    return _cpu_count()
 
 
 def effective_n_threads(n_threads=None):

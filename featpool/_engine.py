@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.fft
 
-from . import _multires, _spectral
+from . import _spectral
 from ._cache import cached
 from ._config import working_memory_bytes
 from ._multires import (MAX_COARSE_FRACTION, Quadrature, band_layout, crop_indices,
@@ -79,7 +79,6 @@ class _Plan:
         return self.coarse == self.padded
 
 
-@cached(64)
 def _coarse_exact(pooling):
     """Whether coarse samples pool as the full-resolution maps would: averaging
     ops, but not a power mean of high order (|y|^p spreads the band p-fold;
@@ -87,6 +86,7 @@ def _coarse_exact(pooling):
     return pooling.op in AVERAGING and not (pooling.op == "lp" and pooling.p > MAX_COARSE_P)
 
 
+@cached(64)
 def make_plans(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus"):
     """Group the bank's filters by reach and resolution; one _Plan per group.
 

@@ -401,7 +401,7 @@ def extract(args):
     done = _tables.done_keys(shards)
     tasks = [_batch.Task(key, path, spatial[path], "x".join(map(str, stored[path])))
              for key, (path, _, _) in zip(keys, found) if key not in done and key not in failures]
-    jobs, threads = _batch.balance(args.jobs, len(tasks))
+    jobs = _batch.balance(args.jobs, len(tasks))
     channels = 3 if args.color == "channels" else 1
     batches = _batch.plan_batches(tasks, jobs, channels)
     spec = _batch.Spec(model, args.color, ndim, max_pixels,

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._config import available_memory_bytes, effective_n_threads, working_memory_bytes
 from ._vocabulary import KERNEL_NONLINEARITIES, NAN_POLICIES, OPS, check_option
-from ._windows import (AxisWindows, flatten_cells, per_axis, pool_cells, pyramid, run,
+from ._windows import (AxisWindows, per_axis, pool_cells, pyramid, run,
                        window_geometry)
 
 __all__ = [
