@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from ._vocabulary import check_option
+from ._windows import AxisWindows
 from .filters import FilterBank
 from .responses import filter_responses
 
@@ -429,8 +430,9 @@ def weight_map(weights, feature_names, image_shape, *, levels=None, channel=None
 
 
 def _bin(i, g, n):
-    """PyTorch's adaptive bin ``i`` of ``g`` over ``n`` pixels, as featpool pools."""
-    return slice((i * n) // g, -(-((i + 1) * n) // g))
+    """Adaptive bin ``i`` of ``g`` over ``n`` pixels: the window the kernel pools."""
+    start, _, length = AxisWindows.adaptive(n, g).taps[:, i]
+    return slice(int(start), int(start + length))
 
 
 def plot_weights(weights, feature_names, image, *, levels=None, channel=None,
