@@ -39,12 +39,14 @@ and the reason.
 import contextlib
 import glob
 import math
+import numbers
 import os
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from ._vocabulary import check_option
 from .samples import read_samples
 
 __all__ = ["COLOR_POLICIES", "EXTENSIONS", "MAX_PIXELS", "FoundImage", "UnreadableImageError",
@@ -416,14 +418,15 @@ def _apply_colour(x, channels, color, path):
 
 
 def _check_options(color, ndim, max_pixels):
-    if color not in COLOR_POLICIES:
-        raise ValueError(f"The 'color' parameter must be one of {COLOR_POLICIES}. Got "
-                         f"{color!r} instead.")
-    if ndim not in (None, 2, 3):
+    check_option(color, "color", COLOR_POLICIES)
+    if ndim not in (None, 2, 3) or isinstance(ndim, bool):
         raise ValueError(f"The 'ndim' parameter must be 2, 3 or None. Got {ndim!r} instead.")
-    if max_pixels is not None and (isinstance(max_pixels, bool) or
-                                   not isinstance(max_pixels, (int, np.integer))
-                                   or max_pixels < 1):
+    if max_pixels is None:
+        return
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Integral):
+        raise TypeError(f"The 'max_pixels' parameter must be a positive int or None. Got "
+                        f"{max_pixels!r} instead.")
+    if max_pixels < 1:
         raise ValueError(f"The 'max_pixels' parameter must be a positive int or None. Got "
                          f"{max_pixels!r} instead.")
 

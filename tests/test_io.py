@@ -93,6 +93,8 @@ def test_colour_policies(tmp_path):
     np.testing.assert_allclose(read_image(grey, color="channels"), 0.2, rtol=1e-6)
     with pytest.raises(ValueError, match="'color' parameter"):
         read_image(grey, color="rgb")
+    with pytest.raises(TypeError, match="'color' parameter"):   # the wrong kind of thing
+        read_image(grey, color=["gray"])
 
 
 def test_scaling_of_8_16_bit_float_and_bool(tmp_path):
@@ -168,6 +170,8 @@ def test_decompression_bomb_refused_from_the_header(tmp_path):
     assert read_image(small, max_pixels=None).shape == (10, 10)
     with pytest.raises(ValueError, match="'max_pixels' parameter"):
         read_image(small, max_pixels=0)
+    with pytest.raises(TypeError, match="'max_pixels' parameter"):
+        read_image(small, max_pixels=1.5e6)
 
 
 def test_error_pickles_with_its_fields():
