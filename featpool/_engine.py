@@ -33,7 +33,6 @@ from ._multires import (MAX_COARSE_FRACTION, Quadrature, band_layout, crop_indic
                         oversampling)
 from ._vocabulary import AVERAGING, MAX_COARSE_P, NONLINEARITIES, apply_nonlinearity
 from ._windows import MIN_PARALLEL_SIZE, pool_cells
-from .filters._bank import GRID_CACHE_SIZE
 
 # scipy.ndimage's vocabulary: 'reflect' repeats the edge pixel (d c b a | a b c d).
 BORDER_MODES = {"reflect": "symmetric", "mirror": "reflect", "wrap": "wrap",
@@ -86,7 +85,7 @@ def _coarse_exact(pooling):
     return pooling.op in AVERAGING and not (pooling.op == "lp" and pooling.p > MAX_COARSE_P)
 
 
-@cached(64)
+@cached
 def make_plans(bank, spatial, mode, pooling, multiresolution, nonlinearity="modulus"):
     """Group the bank's filters by reach and resolution; one _Plan per group.
 
@@ -176,7 +175,7 @@ def _geometry(spatial, mode, reach):
     return tuple(pads), tuple(grids), tuple(periodic)
 
 
-@cached(GRID_CACHE_SIZE)
+@cached
 def _band_fractions(bank, demodulate, oversampling, largest):
     """(n_filters, ndim): coarse lengths as fractions of the grid, on a probe grid.
 
@@ -192,7 +191,7 @@ def _band_fractions(bank, demodulate, oversampling, largest):
     return lengths / np.array(probe)
 
 
-@cached(GRID_CACHE_SIZE)
+@cached
 def _band_layout(bank, index, shape, demodulate, oversampling):
     """Cached :func:`featpool._multires.band_layout` of a group of filters."""
     return band_layout(np.asarray(bank.select(list(index), shape).spectra), demodulate,
@@ -202,6 +201,12 @@ def _band_layout(bank, index, shape, demodulate, oversampling):
 # --------------------------------------------------------------------------
 # The engine
 # --------------------------------------------------------------------------
+
+def _fft_workers(array, workers):
+    """Threads for one FFT call: waking them costs more than a small transform
+    (a single 80x80 image took twice as long with 2 threads as with 1)."""
+    return 1 if array.size < MIN_PARALLEL_SIZE else workers
+
 
 def _forward(batch, plan, mode, dtype, workers):
     """Pad a batch (b, *spatial) and return its full complex spectrum."""
@@ -219,10 +224,10 @@ def _forward(batch, plan, mode, dtype, workers):
                 batch = np.concatenate([batch, back], axis=axis)
     batch = batch.astype(dtype, copy=False)
     axes = tuple(range(1, nd + 1))
-    return scipy.fft.fftn(batch, axes=axes, workers=workers)
+    return scipy.fft.fftn(batch, axes=axes, workers=_fft_workers(batch, workers))
 
 
-@cached(GRID_CACHE_SIZE)
+@cached
 def _group_spectra(bank, index, shape, coarse=None, centres=None, paired=False, group=None):
     """The spectra of filters ``index`` on ``shape``: (spectra, None) at full resolution.
 
@@ -323,13 +328,13 @@ def _responses_at(spectrum, filters, plan, workers, flat=None, buffers=None, spl
     product = buffers.get("product", lead + tuple(grid), spectrum.dtype)
     _multiply(spectrum, filters, flat, product, workers)
     if flat is not None or whole_grid:
-        return scipy.fft.ifftn(product, axes=tuple(range(2, nd + 2)), workers=workers,
-                               overwrite_x=True)
+        return scipy.fft.ifftn(product, axes=tuple(range(2, nd + 2)),
+                               workers=_fft_workers(product, workers), overwrite_x=True)
     # One axis at a time, cropping each to the image before transforming the
     # next: the padding's rows are never transformed along the last axis.
     y = product
     for axis, (p, n, g) in enumerate(zip(plan.pad, plan.spatial, plan.padded), start=2):
-        y = scipy.fft.ifft(y, axis=axis, workers=workers, overwrite_x=True)
+        y = scipy.fft.ifft(y, axis=axis, workers=_fft_workers(y, workers), overwrite_x=True)
         if n < g:
             y = y[(slice(None),) * axis + (slice(p, p + n),)]
     if split:
@@ -501,7 +506,7 @@ def _run_bank(x, bank, plans, mode, nonlinearity, poolings, workers, n_threads):
     return out.reshape(x.shape[0], len(bank) * len(kinds), n_cells)
 
 
-@cached(64)
+@cached
 def _quadrature(pooling, spatial, pad, padded, coarse):
     return Quadrature(pooling, spatial, pad, padded, coarse)
 

@@ -57,27 +57,31 @@ SMOOTH_MARGIN = 1.5
 MAX_COARSE_FRACTION = 2 / 3
 
 
-def _shortest_run(energy, fraction):
-    """(centre, length) of the shortest circular run of ``energy`` holding ``fraction``."""
-    n = energy.size
-    total = np.concatenate([[0.0], np.cumsum(np.concatenate([energy, energy]))])
-    target = total[:n] + fraction * total[n]
-    ends = np.searchsorted(total, target * (1 - 1e-12), side="left")
+def _shortest_runs(energy, fraction):
+    """Per row of ``energy`` (K, n): (centre, length) of its shortest circular run
+    holding ``fraction`` of it."""
+    k, n = energy.shape
+    total = np.zeros((k, 2 * n + 1))
+    total[:, 1:] = np.cumsum(np.concatenate([energy, energy], axis=1), axis=1)
+    target = (total[:, :n] + fraction * total[:, n:n + 1]) * (1 - 1e-12)
+    ends = np.stack([np.searchsorted(t, g, side="left") for t, g in zip(total, target)])
     lengths = np.maximum(ends - np.arange(n), 1)
-    start = int(np.argmin(lengths))
-    length = int(lengths[start])
+    start = np.argmin(lengths, axis=1)
+    length = lengths[np.arange(k), start]
     return (start + length // 2) % n, length
 
 
-def _symmetric_run(energy, fraction):
-    """Length ``2h + 1`` of the shortest run centred on bin 0 holding ``fraction``."""
-    n = energy.size
-    k = np.arange(n)
-    distance = np.minimum(k, n - k)
-    per_distance = np.bincount(distance, weights=energy)
-    held = np.cumsum(per_distance)
-    h = int(np.searchsorted(held, fraction * held[-1] * (1 - 1e-12)))
-    return 0, min(n, 2 * h + 1)
+def _symmetric_runs(energy, fraction):
+    """Per row of ``energy`` (K, n): (0, length ``2h + 1``) of the shortest run
+    centred on bin 0 holding ``fraction`` of it."""
+    k, n = energy.shape
+    bins = np.arange(n)
+    distance = np.minimum(bins, n - bins)
+    per_distance = np.zeros((k, n // 2 + 1))
+    np.add.at(per_distance, (slice(None), distance), energy)
+    held = np.cumsum(per_distance, axis=1)
+    h = np.array([np.searchsorted(row, fraction * row[-1] * (1 - 1e-12)) for row in held])
+    return np.zeros(k, dtype=np.intp), np.minimum(n, 2 * h + 1)
 
 
 def oversampling(ops, nonlinearity, real_filters):
@@ -119,25 +123,24 @@ def band_layout(spectra, demodulate, oversampling):
     """
     nd = spectra.ndim - 1
     power = np.abs(spectra) ** 2
-    centres = np.zeros((len(spectra), nd), dtype=np.intp)
-    lengths = np.zeros((len(spectra), nd), dtype=np.intp)
-    run = _shortest_run if demodulate else _symmetric_run
-    for f in range(len(spectra)):
-        for axis in range(nd):
-            others = tuple(a for a in range(nd) if a != axis)
-            marginal = power[f].sum(axis=others) if others else power[f]
-            n = marginal.size
-            if not marginal.any():  # a zero filter: any grid samples it exactly
-                centres[f, axis], lengths[f, axis] = 0, 1
-                continue
-            centre, band = run(marginal, 1 - BAND_ENERGY)
-            length = scipy.fft.next_fast_len(int(np.ceil(oversampling * band)))
-            if length >= n:
-                centre, length = 0, n
-            centres[f, axis], lengths[f, axis] = centre, length
-    full = np.prod(lengths, axis=1) > MAX_COARSE_FRACTION * np.prod(spectra.shape[1:])
+    marginals = [power.sum(axis=tuple(a for a in range(1, nd + 1) if a != axis))
+                 for axis in range(1, nd + 1)]
+    n_filters, grid = len(spectra), spectra.shape[1:]
+    centres = np.zeros((n_filters, len(grid)), dtype=np.intp)
+    lengths = np.zeros((n_filters, len(grid)), dtype=np.intp)
+    run = _shortest_runs if demodulate else _symmetric_runs
+    for axis, marginal in enumerate(marginals):
+        n = grid[axis]
+        zero = ~marginal.any(axis=1)   # a zero filter: any grid samples it exactly
+        centre, band = run(np.where(zero[:, None], 1.0, marginal), 1 - BAND_ENERGY)
+        length = np.array([scipy.fft.next_fast_len(int(np.ceil(oversampling * b)))
+                           for b in band.tolist()], dtype=np.intp)
+        full = length >= n
+        centres[:, axis] = np.where(full | zero, 0, centre)
+        lengths[:, axis] = np.where(zero, 1, np.where(full, n, length))
+    full = np.prod(lengths, axis=1) > MAX_COARSE_FRACTION * np.prod(grid)
     centres[full] = 0
-    lengths[full] = spectra.shape[1:]
+    lengths[full] = grid
     return centres, lengths
 
 
@@ -178,7 +181,7 @@ def _dirichlet(d, m, n):
     return np.where(near, 1.0, value)
 
 
-@cached(32)
+@cached
 def _running_weights(n, pad, grid, coarse):
     """(n + 1, coarse): cumulative weights of each sample over pixels pad..pad+n-1.
 
@@ -283,7 +286,7 @@ class Quadrature:
         return pooled.astype(maps.dtype, copy=False)
 
 
-@cached(64)
+@cached
 def _cells(pooling, spatial):
     """The pooling's windows on an image, shared by every tile's quadrature.
 

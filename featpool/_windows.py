@@ -106,7 +106,7 @@ class AxisWindows:
 
     # Cached: building the arrays costs more than pooling a small image.
     @classmethod
-    @cached(256)
+    @cached
     def sliding(cls, n, k, s, p, d, n_out):
         start = np.arange(n_out, dtype=np.intp) * s - p
         lo = np.where(start < 0, -(start // d), 0)          # ceil(-start / d)
@@ -115,7 +115,7 @@ class AxisWindows:
         return cls((k, s, d), start, lo, hi, cpad)
 
     @classmethod
-    @cached(256)
+    @cached
     def adaptive(cls, n, g):
         """PyTorch's bins: start = floor(i*n/g), end = ceil((i+1)*n/g)."""
         if n % g == 0:  # equal, disjoint bins: sliding windows, the fast path

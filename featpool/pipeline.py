@@ -362,7 +362,7 @@ def _widen(x, spatial_ndim):
     return x
 
 
-@cached(64)
+@cached
 def _maps(bank, nonlinearity, second_bank, rotation, scale_pooling):
     """(maps in, maps out) of the invariances: computed once per bank and options."""
     maps = describe_maps(bank, nonlinearity, second_bank)

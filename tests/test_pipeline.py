@@ -145,8 +145,8 @@ def test_no_module_is_over_700_lines():
 
 # Layers, lowest first: a module imports only from its layer or below.
 LAYERS = [
-    {"_openmp_helpers", "_pooling", "_spectral", "_vocabulary", "_cache"},
-    {"_config", "_windows"},
+    {"_openmp_helpers", "_pooling", "_spectral", "_vocabulary"},
+    {"_config", "_cache", "_windows"},
     {"pooling", "_multires", "filters"},
     {"_engine"},
     {"responses", "samples", "normalization", "invariance"},
@@ -241,13 +241,11 @@ def test_clear_cache_empties_every_cache():
     bank = featpool.gabor_bank((40, 40))
     featpool.filter_pool(images, bank, mode="reflect")
     featpool.filter_pool(images[:, :30], bank, mode="reflect")  # the bank on another grid
-    assert any(f.cache_info().currsize for f in _cache._FUNCTIONS)
-    assert any(len(m) for m in _cache._MEMOS)
+    assert _cache.cache_nbytes() > 0 and _cache._STORE.entries
     featpool.clear_cache()
-    assert all(f.cache_info().currsize == 0 for f in _cache._FUNCTIONS)
-    assert all(len(m) == 0 for m in _cache._MEMOS)
-    # Every lru_cache in featpool is one of these.
+    assert _cache.cache_nbytes() == 0 and not _cache._STORE.entries
+    # Every cache in featpool is the one store: no lru_cache, no dict kept on an object.
     for path, tree in _modules():
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr == "lru_cache":
+            if isinstance(node, ast.Attribute) and node.attr in ("lru_cache", "cache"):
                 assert path.name == "_cache.py", path

@@ -17,13 +17,14 @@ Conventions shared by every bank in ``featpool.filters``:
   vector in array-axis order.
 """
 import functools
+import hashlib
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 import scipy.fft
 
-from .._cache import Memo, cached
+from .._cache import cached
 from ._validation import check_dtype, check_shape
 
 __all__ = ["FilterBank", "LazySpectra"]
@@ -38,15 +39,11 @@ KERNEL_NEGLIGIBLE = 1e-12
 COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64),
            np.dtype(np.float64): np.dtype(np.complex128)}
 
-# Banks kept per bank for other grids (for_shape) and filter groups (select):
-# a few image sizes times the engine's few groups of filters.
-GRID_CACHE_SIZE = 32
 
 
 def cached_builder(func):
     """Cache a bank builder on its (canonical, hashable) arguments."""
-    # Small: a bank for a 1024x1024 grid can take hundreds of MiB.
-    return cached(16)(func)
+    return cached(func)
 
 
 def _read_only(array):
@@ -249,7 +246,7 @@ class FilterBank:
         object.__setattr__(self, "support_radius", _read_only(support))
         object.__setattr__(self, "max_frequency", _read_only(max_frequency))
         object.__setattr__(self, "is_real", is_real)
-        object.__setattr__(self, "_for_shape_cache", Memo())
+        object.__setattr__(self, "_key", None)
 
     def _init_lazy(self):
         lazy = self.spectra
@@ -269,20 +266,31 @@ class FilterBank:
             np.asarray(self.support_radius, dtype=np.intp).reshape(n),
             np.asarray(self.max_frequency, dtype=np.float64).reshape(n), bool(self.is_real))
         object.__setattr__(self, "_lazy", lazy)
-        object.__delattr__(self, "spectra")  # computed by __getattr__ on first use
+        object.__delattr__(self, "spectra")  # computed by __getattr__ on use
+        # A bank made by a builder is its builder on its grid: banks that are
+        # equal so hash alike, and share the cache (in another process too,
+        # after pickling). Builders holding arrays are compared by identity.
+        if self.builder is not None:
+            object.__setattr__(self, "_key", (_value_key(self.builder), self.shape))
 
     def __getattr__(self, name):
-        # Only reached for attributes not set: the spectra of a lazy bank.
+        # Only reached for attributes not set: the spectra of a lazy bank,
+        # kept in the bounded cache (not on the bank, which may live long).
         if name == "spectra" and "_lazy" in self.__dict__:
-            spectra = np.asarray(self._lazy.make()).astype(self._layout[1], copy=False)
-            if spectra.shape != self._layout[0]:
-                raise RuntimeError(
-                    f"LazySpectra made an array of shape {spectra.shape}, "
-                    f"expected {self._layout[0]}."
-                )
-            object.__setattr__(self, "spectra", _read_only(spectra))
-            return self.spectra
+            return _lazy_spectra(self)
         raise AttributeError(f"'FilterBank' object has no attribute {name!r}")
+
+    def __hash__(self):
+        key = self.__dict__.get("_key")
+        return object.__hash__(self) if key is None else hash(key)
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        if not isinstance(other, FilterBank):
+            return NotImplemented
+        key = self.__dict__.get("_key")
+        return key is not None and key == other.__dict__.get("_key")
 
     @classmethod
     def from_kernels(cls, kernels, shape, metadata=None, origin=None, dtype=np.float64):
@@ -362,7 +370,10 @@ class FilterBank:
         spectra = scipy.fft.fftn(placed, axes=tuple(range(1, nd + 1)))
         builder = functools.partial(_kernels_on_grid, kernels, tuple(dict(m) for m in metadata),
                                     origin, dtype)
-        return cls(spectra, metadata, support_radius=support, is_real=is_real, builder=builder)
+        bank = cls(spectra, metadata, support_radius=support, is_real=is_real, builder=builder)
+        # Its builder on its grid is what it is (see _init_lazy).
+        object.__setattr__(bank, "_key", (_value_key(builder), bank.shape))
+        return bank
 
     def __len__(self):
         return self._layout[0][0]
@@ -377,10 +388,10 @@ class FilterBank:
     def __reduce__(self):
         # MappingProxyType does not pickle: rebuild from plain dicts.
         return (
-            type(self),
-            (self.__dict__.get("spectra", self.__dict__.get("_lazy")),
+            _unpickle,
+            (type(self), self.__dict__.get("spectra", self.__dict__.get("_lazy")),
              [dict(m) for m in self.metadata], self.support_radius,
-             self.max_frequency, self.is_real, self.builder),
+             self.max_frequency, self.is_real, self.builder, self.__dict__.get("_key")),
         )
 
     @property
@@ -432,18 +443,13 @@ class FilterBank:
                 f"The 'shape' parameter of FilterBank.for_shape must have {self.ndim} "
                 f"entries for this {self.ndim}D bank. Got {shape!r} instead."
             )
-        cache = self._for_shape_cache
-        if shape not in cache:
-            if self.builder is None:
-                raise ValueError(
-                    "This FilterBank has no builder, so it cannot be rebuilt for grid "
-                    f"{shape}; build it with FilterBank.from_kernels or a featpool.filters "
-                    "builder, or for that shape directly."
-                )
-            if len(cache) >= GRID_CACHE_SIZE:  # drop the oldest
-                cache.pop(next(iter(cache)))
-            cache[shape] = self.builder(shape)
-        return cache[shape]
+        if self.builder is None:
+            raise ValueError(
+                "This FilterBank has no builder, so it cannot be rebuilt for grid "
+                f"{shape}; build it with FilterBank.from_kernels or a featpool.filters "
+                "builder, or for that shape directly."
+            )
+        return _on_grid(self, shape)
 
     def select(self, indices, shape):
         """Some filters on some grid: ``subset(indices).for_shape(shape)``, cached.
@@ -459,17 +465,8 @@ class FilterBank:
         >>> part.shape, len(part), bank.select([0, 1], (80, 80)) is part
         ((80, 80), 2, True)
         """
-        key = (tuple(int(i) for i in np.atleast_1d(indices)), tuple(int(n) for n in shape))
-        cache = self._for_shape_cache
-        if key not in cache:
-            if len(cache) >= GRID_CACHE_SIZE:  # drop the oldest
-                cache.pop(next(iter(cache)))
-            if key[1] != self.shape and self.builder is not None and len(key[1]) == self.ndim:
-                # Straight on the new grid: no copy of the subset on this one.
-                cache[key] = _subset_builder(self.builder, key[0])(key[1])
-            else:
-                cache[key] = self.subset(list(key[0])).for_shape(key[1])
-        return cache[key]
+        return _select(self, tuple(int(i) for i in np.atleast_1d(indices)),
+                       tuple(int(n) for n in shape))
 
     def filters_spatial(self):
         """Return the convolution kernels, centred, for plots and checks.
@@ -561,6 +558,57 @@ class FilterBank:
             np.array(sorted(g, key=lambda i: self.metadata[i].get("orientation_index") or 0))
             for g in groups.values()
         ]
+
+
+def _unpickle(cls, spectra, metadata, support, max_frequency, is_real, builder, key):
+    bank = cls(spectra, metadata, support, max_frequency, is_real, builder)
+    object.__setattr__(bank, "_key", key)  # an unpickled bank shares the cache
+    return bank
+
+
+def _value_key(value):
+    """A hashable stand-in for a builder that two equal builders share.
+
+    Partial functions compare by identity; their function and arguments
+    (tuples, numbers, dtypes, metadata dicts, kernel arrays by content) do not.
+    """
+    if isinstance(value, functools.partial):
+        return ("partial", value.func, _value_key(value.args),
+                _value_key(tuple(sorted(value.keywords.items()))))
+    if isinstance(value, (tuple, list)):
+        return tuple(_value_key(v) for v in value)
+    if isinstance(value, (dict, MappingProxyType)):
+        return ("dict",) + tuple((k, _value_key(v)) for k, v in sorted(value.items()))
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.dtype.str,
+                hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest())
+    hash(value)
+    return value
+
+
+@cached
+def _lazy_spectra(bank):
+    """The spectra of a lazy bank, read-only: made once, kept in the bounded cache."""
+    spectra = np.asarray(bank._lazy.make()).astype(bank._layout[1], copy=False)
+    if spectra.shape != bank._layout[0]:
+        raise RuntimeError(
+            f"LazySpectra made an array of shape {spectra.shape}, expected {bank._layout[0]}."
+        )
+    return _read_only(spectra)
+
+
+@cached
+def _on_grid(bank, shape):
+    """``bank.builder(shape)``: the same filters on another grid."""
+    return bank.builder(shape)
+
+
+@cached
+def _select(bank, index, shape):
+    if shape != bank.shape and bank.builder is not None and len(shape) == bank.ndim:
+        # Straight on the new grid: no copy of the subset on this one.
+        return _subset_builder(bank.builder, index)(shape)
+    return bank.subset(list(index)).for_shape(shape)
 
 
 def _kernels_on_grid(kernels, metadata, origin, dtype, shape):

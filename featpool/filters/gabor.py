@@ -18,10 +18,10 @@ A Morlet filter is the Gabor filter minus its envelope times the constant that
 makes its sum zero (its spectrum vanishes at DC), as Kymatio's ``morlet_2d``.
 """
 import functools
-import itertools
 
 import numpy as np
 
+from .._cache import cached
 from ._bank import (
     COMPLEX,
     NEGLIGIBLE,
@@ -131,46 +131,88 @@ def _min_separation(u):
     return float(1.0 - cos.max())
 
 
-def _add_gaussian(out, centre, cov, weight=1.0):
-    """Add ``weight * sum_m exp(-2 pi^2 (nu+m-c)^T cov (nu+m-c))`` to ``out``.
+def _alias_terms(n, centre, reach):
+    """Bins of an axis of length ``n`` within ``reach`` of an alias of ``centre``.
 
-    ``out`` is a spectrum on its grid (``fftfreq`` layout). Only the box where
-    the Gaussian exceeds ``exp(-_CUT)`` is computed, so narrow (low-frequency)
-    filters cost little on large grids.
+    Returns the bin indices and their distances ``nu + m - centre`` (``nu``
+    in ``fftfreq`` layout, ``m`` an integer alias): one entry per (bin,
+    alias) pair, so a bin near two aliases appears twice.
     """
-    quad = 2 * np.pi**2 * np.asarray(cov)
+    nu = np.fft.fftfreq(n)
+    m = np.arange(int(np.floor(centre - reach - 0.5)), int(np.ceil(centre + reach + 0.5)) + 1)
+    d = nu[None, :] + (m[:, None] - centre)
+    keep = np.abs(d) <= reach
+    return np.broadcast_to(np.arange(n), d.shape)[keep], d[keep]
+
+
+def _gaussian(shape, centre, quad):
+    """``sum_m exp(-(nu+m-c)^T quad (nu+m-c))`` on a grid (``fftfreq`` layout), float64.
+
+    Only the box where every axis is within the Gaussian's ``exp(-_CUT)``
+    reach is computed, as a sum over its (bin, alias) pairs.
+    """
     # Where the exponent is above -_CUT, |d_i| <= sqrt(_CUT * inv(quad)_ii).
     reach = np.sqrt(_CUT * np.diag(np.linalg.inv(quad)))
-    per_axis = []
-    for n, c, r in zip(out.shape, centre, reach):
-        nu = np.fft.fftfreq(n)
-        runs = []
-        for m in range(int(np.floor(c - r - 0.5)), int(np.ceil(c + r + 0.5)) + 1):
-            d = nu + m - c
-            keep = np.flatnonzero(np.abs(d) <= r)
-            # A frequency interval is at most two runs of indices in fftfreq
-            # layout; slicing them (not fancy indexing) updates `out` in place.
-            for run in np.split(keep, np.flatnonzero(np.diff(keep) != 1) + 1):
-                if run.size:
-                    runs.append((slice(run[0], run[-1] + 1), d[run]))
-        per_axis.append(runs)
-    nd = out.ndim
-    for combo in itertools.product(*per_axis):
-        d = np.ix_(*(run[1] for run in combo))
-        exponent = np.zeros([len(run[1]) for run in combo])
-        for i in range(nd):
-            for j in range(i, nd):
-                exponent += ((1 if i == j else 2) * quad[i, j] * d[i]) * d[j]
-        np.negative(exponent, out=exponent)
-        np.exp(exponent, out=exponent)
-        if weight != 1:
-            exponent *= weight
-        out[tuple(run[0] for run in combo)] += exponent
+    terms = [_alias_terms(n, c, r) for n, c, r in zip(shape, centre, reach)]
+    nd = len(shape)
+    d = np.ix_(*(t[1] for t in terms))
+    exponent = np.zeros([len(t[1]) for t in terms])
+    for i in range(nd):
+        for j in range(i, nd):
+            exponent += ((1 if i == j else 2) * quad[i, j] * d[i]) * d[j]
+    flat = np.broadcast_to(np.ravel_multi_index(np.ix_(*(t[0] for t in terms)), shape),
+                           exponent.shape)
+    # (No bin in reach gives an int array: cast.)
+    return np.bincount(flat.ravel(), np.exp(-exponent).ravel(), minlength=int(np.prod(shape))
+                       ).astype(np.float64, copy=False).reshape(shape)
+
+
+def _axis_gaussians(n, centres, quads):
+    """(K, n): ``sum_m exp(-q (nu+m-c)^2)`` on one axis for K 1D Gaussians at once.
+
+    The factors of Gaussians with a diagonal ``quad`` (round envelopes,
+    axis-aligned waves: the pipeline's default banks): the same box and
+    aliases as :func:`_gaussian`, whose product over axes they are.
+    """
+    reach = np.sqrt(_CUT / quads)
+    m = np.arange(int(np.floor(np.min(centres - reach) - 0.5)),
+                  int(np.ceil(np.max(centres + reach) + 0.5)) + 1)
+    d = np.fft.fftfreq(n)[None, None, :] + (m[None, :, None] - centres[:, None, None])
+    values = np.exp(-quads[:, None, None] * d * d)
+    values[np.abs(d) > reach[:, None, None]] = 0.0
+    return values.sum(axis=1)
+
+
+def _outer(factors, k):
+    """Row ``k`` of the per-axis ``factors``, multiplied out over the grid."""
+    out = factors[0][k]
+    for factor in factors[1:]:
+        out = np.multiply.outer(out, factor[k])
+    return out
 
 
 @cached_builder
 def _build(kind, shape, frequencies, n_orientations, bandwidth, aspect_ratio, dtype):
-    nd = len(shape)
+    metadata, support, max_frequency, gaussians = _design(
+        kind, len(shape), frequencies, n_orientations, bandwidth, aspect_ratio)
+    # Spectra are made on first use: a bank for a large image costs nothing
+    # until then (the response engine works on tiles of it).
+    spectra = LazySpectra(functools.partial(_spectra, kind, tuple(shape), gaussians, dtype),
+                          (len(gaussians),) + tuple(shape), COMPLEX[dtype])
+    # On another grid: the same frequencies, not that grid's defaults.
+    builder = functools.partial(_build_on_grid, kind, frequencies, n_orientations,
+                                bandwidth, aspect_ratio, dtype)
+    return FilterBank(spectra, metadata, support_radius=support,
+                      max_frequency=max_frequency, is_real=False, builder=builder)
+
+
+@cached
+def _design(kind, nd, frequencies, n_orientations, bandwidth, aspect_ratio):
+    """What a bank is whatever its grid: metadata, supports, band edges, Gaussians.
+
+    Kept apart from the grid so that the same bank on many image sizes
+    (images of varied sizes) builds it once; a few KiB per design.
+    """
     if nd == 2:
         angles = np.pi * np.arange(n_orientations) / n_orientations
         # Array-axis order (row, col) = (y, x): theta = 0 varies along columns.
@@ -197,32 +239,43 @@ def _build(kind, shape, frequencies, n_orientations, bandwidth, aspect_ratio, dt
                 bandwidth=bandwidth, aspect_ratio=aspect_ratio, scale_index=s,
                 orientation_index=o,
             ))
-    # Spectra are made on first use: a bank for a large image costs nothing
-    # until then (the response engine works on tiles of it).
-    spectra = LazySpectra(functools.partial(_spectra, kind, tuple(shape), tuple(gaussians),
-                                            dtype),
-                          (len(gaussians),) + tuple(shape), COMPLEX[dtype])
-    # On another grid: the same frequencies, not that grid's defaults.
-    builder = functools.partial(_build_on_grid, kind, frequencies, n_orientations,
-                                bandwidth, aspect_ratio, dtype)
-    return FilterBank(spectra, metadata, support_radius=support,
-                      max_frequency=max_frequency, is_real=False, builder=builder)
+    return tuple(metadata), tuple(support), tuple(max_frequency), tuple(gaussians)
 
 
 def _spectra(kind, shape, gaussians, dtype, index=None):
-    """The spectra of a Gabor or Morlet bank (its filters ``index``): a Gaussian each."""
+    """The spectra of a Gabor or Morlet bank (its filters ``index``): a Gaussian each.
+
+    A Morlet filter subtracts its envelope, scaled to cancel the DC response.
+    """
     nd = len(shape)
     if index is not None:
         gaussians = [gaussians[i] for i in index]
-    spectra = np.zeros((len(gaussians), *shape), COMPLEX[dtype])
-    for k, (centre, cov) in enumerate(gaussians):
-        _add_gaussian(spectra[k], centre, cov)
+    spectra = np.empty((len(gaussians), *shape), COMPLEX[dtype])
+    if not gaussians:
+        return spectra
+    centres = np.array([c for c, _ in gaussians], dtype=np.float64).reshape(-1, nd)
+    quads = 2 * np.pi**2 * np.array([q for _, q in gaussians], dtype=np.float64)
+    diagonal = ~np.any(quads[:, ~np.eye(nd, dtype=bool)], axis=1)
+    rows = np.flatnonzero(diagonal)
+    if rows.size:
+        # A vector per axis and filter; a grid-sized temporary per filter only.
+        q = quads[rows][:, np.arange(nd), np.arange(nd)]
+        factors = [_axis_gaussians(n, centres[rows, a], q[:, a]) for a, n in enumerate(shape)]
         if kind == "morlet":
-            # Subtract the envelope at DC, scaled to cancel the DC response.
-            envelope_at_dc = np.zeros((1,) * nd)
-            _add_gaussian(envelope_at_dc, np.zeros(nd), cov)
-            beta = spectra[k].flat[0].real / envelope_at_dc.flat[0]
-            _add_gaussian(spectra[k], np.zeros(nd), cov, weight=-beta)
+            envelopes = [_axis_gaussians(n, np.zeros(len(rows)), q[:, a])
+                         for a, n in enumerate(shape)]
+        for j, k in enumerate(rows):
+            spectrum = _outer(factors, j)
+            if kind == "morlet":
+                envelope = _outer(envelopes, j)
+                spectrum -= (spectrum.flat[0] / envelope.flat[0]) * envelope
+            spectra[k] = spectrum
+    for k in np.flatnonzero(~diagonal):
+        spectrum = _gaussian(shape, centres[k], quads[k])
+        if kind == "morlet":
+            envelope = _gaussian(shape, np.zeros(nd), quads[k])
+            spectrum -= (spectrum.flat[0] / envelope.flat[0]) * envelope
+        spectra[k] = spectrum
     return spectra
 
 
