@@ -28,7 +28,7 @@ _ENTRY_OVERHEAD = 256
 _MISSING = object()
 
 
-def _nbytes(value, depth=3):
+def _nbytes(value, depth=2):
     """Bytes held by the arrays of ``value``, looked for ``depth`` containers or fields deep.
 
     Results are arrays, tuples of them, small objects holding them (plans,
@@ -36,16 +36,19 @@ def _nbytes(value, depth=3):
     """
     if isinstance(value, np.ndarray):
         return value.nbytes
-    if depth == 0 or isinstance(value, (int, float, str, bytes, type(None))):
-        return 0
     if isinstance(value, (tuple, list)):
-        return sum(_nbytes(v, depth - 1) for v in value)
-    if isinstance(value, dict):
-        return sum(_nbytes(v, depth - 1) for v in value.values())
-    fields = getattr(value, "__dict__", None)
-    if isinstance(fields, dict) and not isinstance(value, type):
-        return sum(_nbytes(v, depth - 1) for v in fields.values())
-    return 0
+        items = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        fields = getattr(value, "__dict__", None)
+        if not isinstance(fields, dict) or isinstance(value, type):
+            return 0
+        items = fields.values()
+    if depth == 0:
+        return sum(v.nbytes for v in items if isinstance(v, np.ndarray))
+    return sum(_nbytes(v, depth - 1) for v in items
+               if isinstance(v, (np.ndarray, tuple, list, dict)) or hasattr(v, "__dict__"))
 
 
 class _Store:

@@ -46,7 +46,7 @@ from ._vocabulary import finish_moments, moment_maps
 from ._windows import AxisWindows, window_geometry
 
 __all__ = ["BAND_ENERGY", "OVERSAMPLING", "KINKED_FACTOR", "SMOOTH_MARGIN",
-           "MAX_COARSE_FRACTION", "oversampling", "band_layout", "crop_indices", "Quadrature"]
+           "MAX_COARSE_FRACTION", "oversampling", "band_layout", "axis_layout", "joint_layout", "crop_indices", "Quadrature"]
 
 BAND_ENERGY = 1e-6
 # More for maps with a kink at every zero crossing of a real oscillation.
@@ -123,21 +123,34 @@ def band_layout(spectra, demodulate, oversampling):
     """
     nd = spectra.ndim - 1
     power = np.abs(spectra) ** 2
-    marginals = [power.sum(axis=tuple(a for a in range(1, nd + 1) if a != axis))
-                 for axis in range(1, nd + 1)]
-    n_filters, grid = len(spectra), spectra.shape[1:]
-    centres = np.zeros((n_filters, len(grid)), dtype=np.intp)
-    lengths = np.zeros((n_filters, len(grid)), dtype=np.intp)
+    axes = [axis_layout(power.sum(axis=tuple(a for a in range(1, nd + 1) if a != axis)),
+                        demodulate, oversampling) for axis in range(1, nd + 1)]
+    return joint_layout(axes, spectra.shape[1:])
+
+
+def axis_layout(marginal, demodulate, oversampling):
+    """Per filter, the centre bin and coarse length along one axis.
+
+    ``marginal`` (n_filters, n): each filter's power per bin of the axis,
+    summed over the others (up to a positive factor per filter).
+    """
+    n = marginal.shape[1]
+    zero = ~marginal.any(axis=1)   # a zero filter: any grid samples it exactly
     run = _shortest_runs if demodulate else _symmetric_runs
-    for axis, marginal in enumerate(marginals):
-        n = grid[axis]
-        zero = ~marginal.any(axis=1)   # a zero filter: any grid samples it exactly
-        centre, band = run(np.where(zero[:, None], 1.0, marginal), 1 - BAND_ENERGY)
-        length = np.array([scipy.fft.next_fast_len(int(np.ceil(oversampling * b)))
-                           for b in band.tolist()], dtype=np.intp)
-        full = length >= n
-        centres[:, axis] = np.where(full | zero, 0, centre)
-        lengths[:, axis] = np.where(zero, 1, np.where(full, n, length))
+    centre, band = run(np.where(zero[:, None], 1.0, marginal), 1 - BAND_ENERGY)
+    length = np.array([scipy.fft.next_fast_len(int(np.ceil(oversampling * b)))
+                       for b in band.tolist()], dtype=np.intp)
+    full = length >= n
+    centre = np.where(full | zero, 0, centre).astype(np.intp)
+    return centre, np.where(zero, 1, np.where(full, n, length)).astype(np.intp)
+
+
+def joint_layout(axes, grid):
+    """(centres, lengths) (n_filters, ndim) from the :func:`axis_layout` of each axis:
+    a coarse grid that keeps more than ``MAX_COARSE_FRACTION`` of the points is
+    not worth its quadrature, and becomes the full grid."""
+    centres = np.stack([c for c, _ in axes], axis=1)
+    lengths = np.stack([n for _, n in axes], axis=1)
     full = np.prod(lengths, axis=1) > MAX_COARSE_FRACTION * np.prod(grid)
     centres[full] = 0
     lengths[full] = grid
@@ -222,8 +235,15 @@ class Quadrature:
     def __init__(self, pooling, spatial, pad, grid, coarse, origin=None, extent=None):
         self.pooling = pooling
         self.nd = len(spatial)
-        origin = (0,) * self.nd if origin is None else tuple(origin)
-        extent = tuple(spatial) if extent is None else tuple(extent)
+        self._cast = {}
+        if origin is None and extent is None:
+            # The whole image: every axis's weights depend on that axis alone,
+            # and are shared by images that share a side length.
+            self.weights = [_axis_weights(pooling, self.nd, axis, n, p, g, m)
+                            for axis, (n, p, g, m) in enumerate(zip(spatial, pad, grid, coarse))]
+            self.counts, self.cells, self._local = _whole_cells(pooling, tuple(spatial))
+            return
+        origin, extent = tuple(origin), tuple(extent)
         starts, stops, cell_windows, self.counts = _cells(pooling, tuple(spatial))
         self.weights = []   # per axis: (touched windows, coarse) window sums
         local = []          # per axis: each cell's window among the touched ones
@@ -242,7 +262,6 @@ class Quadrature:
         inside = np.logical_and.reduce([w >= 0 for w in local])
         self.cells = np.flatnonzero(inside)   # the pooling's cells the tile touches
         self._local = np.ravel_multi_index([w[inside] for w in local], touched)
-        self._cast = {}
 
     def _weights(self, dtype):
         if dtype not in self._cast:
@@ -284,6 +303,33 @@ class Quadrature:
         scale = scale.reshape(scale.shape[: maps.ndim - self.nd] + (1,))
         pooled = pooled * (scale * scale if op == "var" else scale)
         return pooled.astype(maps.dtype, copy=False)
+
+
+@cached
+def _axis_weights(pooling, nd, axis, n, pad, grid, coarse):
+    """(windows, coarse): each window's sum on one axis, as weights of the samples."""
+    windows = _windows(pooling, (n,) * nd)[axis]   # an axis's windows need its length only
+    starts = np.concatenate([w[0] for w in windows])
+    stops = np.concatenate([w[1] for w in windows])
+    running = _running_weights(n, pad, grid, coarse)
+    weights = running[stops] - running[starts]
+    weights.flags.writeable = False
+    return weights
+
+
+@cached
+def _whole_cells(pooling, spatial):
+    """(counts, cells, local) of a whole-image :class:`Quadrature`."""
+    _, _, cell_windows, counts = _cells(pooling, spatial)
+    sizes = [len(_axis_weights_rows(pooling, len(spatial), a, n)) for a, n in enumerate(spatial)]
+    local = np.ravel_multi_index(cell_windows, sizes)
+    cells = np.arange(len(counts))
+    local.flags.writeable = cells.flags.writeable = False
+    return counts, cells, local
+
+
+def _axis_weights_rows(pooling, nd, axis, n):
+    return np.concatenate([w[0] for w in _windows(pooling, (n,) * nd)[axis]])
 
 
 @cached

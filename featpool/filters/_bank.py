@@ -111,16 +111,24 @@ class LazySpectra:
     ``make(index=...)`` must return only the filters ``index`` (a tuple of
     ints), so that a subset of a lazy bank computes only its own filters.
 
+    ``factors``, optional, for banks whose every spectrum is separable (an
+    outer product of one real vector per axis, as a Gaussian with a diagonal
+    covariance is): ``factors(index=...)`` returns per axis a float64 array
+    (n_filters, n) whose rows multiply out to the spectra. The response
+    engine then measures bands and crops spectra on each axis alone, so a
+    bank on a new image size costs a few vectors (:meth:`FilterBank.axis_factors`).
+
     Builders that know their filters' support and bandwidth analytically (the
     Gabor and Morlet banks) pass one to :class:`FilterBank`, so that a bank
     for a large image costs nothing until its spectra on that grid are really
     needed: the response engine rebuilds banks on tile grids instead.
     """
 
-    def __init__(self, make, layout, dtype):
+    def __init__(self, make, layout, dtype, factors=None):
         self.make = make
         self.layout = tuple(int(n) for n in layout)
         self.dtype = np.dtype(dtype)
+        self.factors = factors
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -262,7 +270,8 @@ class FilterBank:
                 f"({n}). Got {len(self.metadata)} entries instead."
             )
         self._set_fields(
-            lazy.layout, lazy.dtype, tuple(MappingProxyType(dict(m)) for m in self.metadata),
+            lazy.layout, lazy.dtype, tuple(m if isinstance(m, MappingProxyType)
+                                           else MappingProxyType(dict(m)) for m in self.metadata),
             np.asarray(self.support_radius, dtype=np.intp).reshape(n),
             np.asarray(self.max_frequency, dtype=np.float64).reshape(n), bool(self.is_real))
         object.__setattr__(self, "_lazy", lazy)
@@ -291,6 +300,35 @@ class FilterBank:
             return NotImplemented
         key = self.__dict__.get("_key")
         return key is not None and key == other.__dict__.get("_key")
+
+    def axis_factors(self):
+        """Per axis, the vectors whose outer products are the spectra; None if not separable.
+
+        Returns
+        -------
+        factors : list of ndarray (n_filters, n) or None
+            float64, read-only; ``spectra[k]`` is the outer product of
+            ``factors[0][k], factors[1][k], ...`` cast to the bank's complex
+            dtype. Gabor banks with round envelopes (``aspect_ratio=1``, the
+            pipeline's default) have them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from featpool.filters import gabor_bank
+        >>> bank = gabor_bank((16, 20), n_scales=1, n_orientations=2, aspect_ratio=1.0)
+        >>> rows, cols = bank.axis_factors()
+        >>> rows.shape, cols.shape
+        ((2, 16), (2, 20))
+        >>> bool(np.allclose(np.outer(rows[1], cols[1]), bank.spectra[1]))
+        True
+        >>> print(gabor_bank((16, 20), aspect_ratio=0.5).axis_factors())
+        None
+        """
+        lazy = self.__dict__.get("_lazy")
+        if lazy is None or lazy.factors is None:
+            return None
+        return _axis_factors(self)
 
     @classmethod
     def from_kernels(cls, kernels, shape, metadata=None, origin=None, dtype=np.float64):
@@ -515,9 +553,12 @@ class FilterBank:
         if "spectra" in self.__dict__:
             spectra = self.spectra[index]
         else:  # stay lazy: a subset of a large bank must not compute all of it
-            spectra = LazySpectra(functools.partial(_take, self._lazy.make,
-                                                    tuple(int(i) for i in index)),
-                                  (len(index),) + self.shape, self._layout[1])
+            outer = tuple(int(i) for i in index)
+            factors = self._lazy.factors
+            spectra = LazySpectra(functools.partial(_take, self._lazy.make, outer),
+                                  (len(index),) + self.shape, self._layout[1],
+                                  None if factors is None else functools.partial(
+                                      _take, factors, outer))
         return type(self)(
             spectra,
             [self.metadata[i] for i in index],
@@ -595,6 +636,14 @@ def _lazy_spectra(bank):
             f"LazySpectra made an array of shape {spectra.shape}, expected {bank._layout[0]}."
         )
     return _read_only(spectra)
+
+
+@cached
+def _axis_factors(bank):
+    factors = [np.array(f, dtype=np.float64) for f in bank._lazy.factors()]
+    for f in factors:
+        f.flags.writeable = False
+    return factors
 
 
 @cached

@@ -18,6 +18,7 @@ A Morlet filter is the Gabor filter minus its envelope times the constant that
 makes its sum zero (its spectrum vanishes at DC), as Kymatio's ``morlet_2d``.
 """
 import functools
+from types import MappingProxyType
 
 import numpy as np
 
@@ -183,6 +184,21 @@ def _axis_gaussians(n, centres, quads):
     return values.sum(axis=1)
 
 
+def _diagonal(cov):
+    return not np.any(np.asarray(cov)[~np.eye(len(cov), dtype=bool)])
+
+
+def _factors(shape, gaussians, index=None):
+    """Per axis (K, n): the 1D Gaussians whose outer products are the spectra."""
+    if index is not None:
+        gaussians = [gaussians[i] for i in index]
+    nd = len(shape)
+    centres = np.array([c for c, _ in gaussians], dtype=np.float64).reshape(-1, nd)
+    quads = 2 * np.pi**2 * np.array([np.diag(q) for _, q in gaussians],
+                                    dtype=np.float64).reshape(-1, nd)
+    return [_axis_gaussians(n, centres[:, a], quads[:, a]) for a, n in enumerate(shape)]
+
+
 def _outer(factors, k):
     """Row ``k`` of the per-axis ``factors``, multiplied out over the grid."""
     out = factors[0][k]
@@ -193,12 +209,14 @@ def _outer(factors, k):
 
 @cached_builder
 def _build(kind, shape, frequencies, n_orientations, bandwidth, aspect_ratio, dtype):
-    metadata, support, max_frequency, gaussians = _design(
+    metadata, support, max_frequency, gaussians, separable = _design(
         kind, len(shape), frequencies, n_orientations, bandwidth, aspect_ratio)
     # Spectra are made on first use: a bank for a large image costs nothing
     # until then (the response engine works on tiles of it).
     spectra = LazySpectra(functools.partial(_spectra, kind, tuple(shape), gaussians, dtype),
-                          (len(gaussians),) + tuple(shape), COMPLEX[dtype])
+                          (len(gaussians),) + tuple(shape), COMPLEX[dtype],
+                          functools.partial(_factors, tuple(shape), gaussians)
+                          if separable else None)
     # On another grid: the same frequencies, not that grid's defaults.
     builder = functools.partial(_build_on_grid, kind, frequencies, n_orientations,
                                 bandwidth, aspect_ratio, dtype)
@@ -239,7 +257,10 @@ def _design(kind, nd, frequencies, n_orientations, bandwidth, aspect_ratio):
                 bandwidth=bandwidth, aspect_ratio=aspect_ratio, scale_index=s,
                 orientation_index=o,
             ))
-    return tuple(metadata), tuple(support), tuple(max_frequency), tuple(gaussians)
+    # Filters whose spectra are outer products of one vector per axis.
+    separable = kind == "gabor" and all(_diagonal(cov) for _, cov in gaussians)
+    return (tuple(MappingProxyType(m) for m in metadata), tuple(support),
+            tuple(max_frequency), tuple(gaussians), separable)
 
 
 def _spectra(kind, shape, gaussians, dtype, index=None):
