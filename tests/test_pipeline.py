@@ -249,3 +249,59 @@ def test_clear_cache_empties_every_cache():
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in ("lru_cache", "cache"):
                 assert path.name == "_cache.py", path
+
+
+# --------------------------------------------------------------------------
+# Images of varied sizes: an image's features do not depend on its company
+# --------------------------------------------------------------------------
+
+def _varied(nd, n, lo, hi, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.random(tuple(rng.integers(lo, hi + 1, nd))).astype(np.float32)
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("nd, params", [
+    (2, {}),                                    # the transformer's defaults ('wrap')
+    (2, {"mode": "reflect"}),
+    (2, {"bank": "morlet", "levels": (1, 2)}),  # not separable: the general path
+    (2, {"bank": "leung_malik", "levels": (1, 2), "mode": "reflect"}),
+    (2, {"pooling": ("mean", "max", "std"), "levels": (1, 2)}),
+    (3, {"n_orientations": 4, "levels": (1, 2)}),
+    (3, {"n_orientations": 4, "levels": (1, 2), "mode": "reflect"}),
+])
+def test_features_do_not_depend_on_the_company_an_image_keeps(nd, params):
+    images = _varied(nd, 12 if nd == 2 else 6, 12 if nd == 3 else 20, 24 if nd == 3 else 70,
+                     seed=nd)
+    images += images[:2]     # the same shape twice in one batch
+    model = FilterBankPooling(**params).fit(images)
+    alone = np.concatenate([model.transform([x]) for x in images])
+    featpool.clear_cache()   # and nothing cached from the single calls
+    order = np.random.default_rng(0).permutation(len(images))
+    shuffled = model.transform([images[i] for i in order])
+    np.testing.assert_allclose(shuffled, alone[order], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(extract_features(images, **params), model.transform(images),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_a_separable_bank_gives_what_the_general_path_gives():
+    """The per-axis route (factors, crops, layouts) changes no feature: the same
+    bank without its factors goes through whole-grid spectra."""
+    from featpool.filters import FilterBank
+
+    images = _varied(2, 6, 20, 60, seed=5)
+    bank = featpool.gabor_bank((32, 32), n_scales=3, n_orientations=6, aspect_ratio=1.0,
+                               dtype=np.float32)
+    assert bank.axis_factors() is not None
+
+    def eager(shape):   # the same spectra, as a plain array
+        return FilterBank(np.asarray(bank.for_shape(shape).spectra), bank.metadata,
+                          support_radius=bank.support_radius,
+                          max_frequency=bank.max_frequency, is_real=False, builder=eager)
+
+    plain = eager(bank.shape)
+    assert plain.axis_factors() is None
+    for mode in ("wrap", "reflect"):
+        for x in images:
+            np.testing.assert_array_equal(featpool.filter_pool(x, bank, mode=mode),
+                                          featpool.filter_pool(x, plain, mode=mode))

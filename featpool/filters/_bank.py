@@ -559,7 +559,7 @@ class FilterBank:
                                   (len(index),) + self.shape, self._layout[1],
                                   None if factors is None else functools.partial(
                                       _take, factors, outer))
-        return type(self)(
+        subset = type(self)(
             spectra,
             [self.metadata[i] for i in index],
             support_radius=self.support_radius[index],
@@ -568,6 +568,9 @@ class FilterBank:
             builder=None if self.builder is None else _subset_builder(
                 self.builder, tuple(int(i) for i in index)),
         )
+        if self.__dict__.get("_key") is not None:   # what its builder makes, as the bank
+            object.__setattr__(subset, "_key", (_value_key(subset.builder), subset.shape))
+        return subset
 
     def orientation_groups(self):
         """Group the filters that differ only by orientation.
