@@ -258,10 +258,18 @@ def build_estimator(args, ndim, max_pixels=MAX_PIXELS):
     except MemoryError:
         raise _command.out_of_memory(shape) from None
     except (TypeError, ValueError) as exc:
-        where = f"In the configuration file {args.config} (with the flags): " if args.config \
-            else ""
-        raise ConfigError(where + str(exc)) from None
+        raise ConfigError(_where(args) + str(exc)) from None
     return model, {"config": params_to_config(model.get_params()), "shape": list(shape)}
+
+
+def _where(args):
+    """Where the parameters of a failed build came from: the configuration file, flags."""
+    if not args.config:
+        return ""
+    flags = [f"--{n.replace('_', '-')}" for n in list(_FLAGS) + ["pooling", "levels"]
+             if getattr(args, n) is not None]
+    return (f"In the configuration file {args.config}"
+            f"{' with ' + ', '.join(flags) if flags else ''}: ")
 
 
 def _version():
