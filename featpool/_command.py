@@ -115,9 +115,11 @@ def check_output(out, fmt, files):
             raise CommandError('Parquet output needs pyarrow: pip install ".[parquet]" in '
                                'featpool\'s folder (or pip install pyarrow), or write .csv '
                                'or .npz.') from None
-    folder = out.parent if str(out.parent) else Path(".")
+    folder = out.absolute().parent
+    while not os.path.lexists(folder):   # the output's folder is made with the shards
+        folder = folder.parent
     if not folder.is_dir():
-        return   # created with the shards
+        raise CommandError(f"Cannot write the output {out}: {folder} is a file, not a folder.")
     probe = folder / _LONGEST_COMPANION.format(out.name, uuid.uuid4().hex)
     try:
         with open(probe, "x"):

@@ -528,7 +528,7 @@ def main(argv=None):
 
 
 def _main(args):
-    flags = list(_FLAGS) + ["pooling", "levels", "shape", "ndim", "color"]
+    flags = list(_FLAGS) + ["pooling", "levels"]
     try:
         if args.command == "info":
             return info(args)
