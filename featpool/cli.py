@@ -112,7 +112,14 @@ def _flag_help():
                "mode": BORDER_MODES, "dtype": ["float32", "float64"]}
     default = {**params_to_config(DEFAULTS), "n_scales": "the bank's own",
                "n_orientations": "the bank's own", "rotation": "none", "scale_pooling": "none"}
-    return {name: (f"one of {', '.join(choices[name])}; " if name in choices else "")
+    what = {"bank": "the filter bank", "n_scales": "scales of the bank",
+            "n_orientations": "orientations of the bank",
+            "nonlinearity": "applied to the responses", "rotation": "rotation invariance",
+            "scale_pooling": "maximum over this many neighbouring scales",
+            "normalization": "of each vector", "mode": "borders of the images",
+            "dtype": "of the features"}
+    return {name: f"{what[name]}; " + (f"one of {', '.join(choices[name])}; "
+                                       if name in choices else "")
             + f"default: {default[name]}" for name in _FLAGS}
 
 
