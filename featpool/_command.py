@@ -133,13 +133,13 @@ def check_output(out, fmt, files):
 
 def check_scheduler(address, timeout=CONNECT_TIMEOUT):
     """Refuse a Dask scheduler address that does not answer within ``timeout`` seconds."""
-    if address == "local":
-        return
     try:
         import distributed
     except ImportError:
         raise CommandError('--scheduler needs Dask: pip install ".[dask]" in featpool\'s '
                            'folder (or pip install "dask[distributed]").') from None
+    if address == "local":
+        return
     parts = urlsplit(address if "://" in address else "tcp://" + address)
     try:
         if parts.scheme in ("tcp", "tls"):   # refused at once, rather than retried

@@ -186,17 +186,21 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_image(tmp_path, c
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
-def test_parquet_without_pyarrow_is_refused_before_any_image(tmp_path):
+def test_missing_parquet_writer_or_dask_is_refused_before_any_image(tmp_path):
     _png(tmp_path / "in" / "a.png")
-    code = ("import sys; sys.modules['pyarrow'] = sys.modules['pyarrow.parquet'] = None\n"
+    code = ("import sys\n"
+            "for name in ('pyarrow', 'pyarrow.parquet', 'distributed'):\n"
+            "    sys.modules[name] = None   # not installed\n"
             "from featpool.cli import main\n"
-            f"sys.exit(main(['extract', {str(tmp_path / 'in')!r}, '-o', "
-            f"{str(tmp_path / 'f.parquet')!r}, '--quiet']))")
+            f"args = ['extract', {str(tmp_path / 'in')!r}, '--quiet', '-o']\n"
+            f"print(main(args + [{str(tmp_path / 'f.parquet')!r}]))\n"
+            f"print(main(args + [{str(tmp_path / 'f.csv')!r}, '--scheduler', 'local']))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=_env(), cwd=tmp_path, timeout=120)
-    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.split() == ["2", "2"], proc.stderr
     assert 'pip install ".[parquet]"' in proc.stderr and "Traceback" not in proc.stderr
-    assert not (tmp_path / "f.parquet.shards").exists()
+    assert 'pip install ".[dask]"' in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
 def test_names_that_are_not_utf8_are_published_escaped(tmp_path):
