@@ -4,14 +4,17 @@ What the batch command reads is what these functions read, so a library
 user gets the same arrays as the command:
 
 * :func:`find_images` lists the image files of files, folders (recursive by
-  default), glob patterns or a list file, each with its path relative to
-  the input it came from;
+  default, following links to folders, skipping hidden files) and glob
+  patterns, each with its path relative to the common folder of the inputs
+  (as UTF-8 text, see :func:`display_name`);
 * :func:`image_shape` reads only a file's header;
 * :func:`read_image` reads one file to a float array.
 
-Formats: PNG and JPEG (Pillow), TIFF (tifffile: a multi-page TIFF is a
-volume), and NumPy ``.npy`` files (always with ``allow_pickle=False``: a file
-that holds Python objects is refused, never unpickled). scikit-image's
+Formats: PNG, JPEG, BMP, GIF (its first frame) and WebP (Pillow; a 16-bit
+PNG keeps its 16 bits, colour included), TIFF (tifffile: a multi-page TIFF
+is a volume), and NumPy ``.npy`` files (always with ``allow_pickle=False``: a
+file that holds Python objects is refused, never unpickled; big-endian
+arrays are byte-swapped). scikit-image's
 ``skimage.io`` plugin system is not used (it is deprecated).
 
 Values are scaled to floats: unsigned integers are divided by their largest
@@ -556,7 +559,7 @@ def read_image(path, *, color="gray", ndim=None, max_pixels=MAX_PIXELS):
     Parameters
     ----------
     path : str or path
-        A PNG, JPEG, TIFF or ``.npy`` file.
+        A file of one of the formats of :data:`EXTENSIONS`.
     color : {'gray', 'channels', 'error'}, default='gray'
         Colour policy (see the module's notes): luminance, three channels
         last, or an error for colour images.
