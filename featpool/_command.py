@@ -9,6 +9,7 @@ once with one line and exit status 2, not after hours of work.
 import asyncio
 import csv
 import math
+import numbers
 import os
 import re
 import socket
@@ -220,18 +221,32 @@ def resolved_parameters(model):
     constant = {}
     for key in sorted(set().union(*meta) if meta else ()):
         values = {repr(m.get(key)) for m in meta}
-        if len(values) == 1 and not key.endswith("_index") and key not in (
-                "scale", "orientation", "frequency"):
-            value = meta[0][key]
-            constant[key] = value if isinstance(value, (str, int, float, bool)) else repr(value)
-    used["bank_params"] = {**constant, **(model.bank_params or {})}
-    for key in ("frequency", "scale"):
-        values = sorted({float(m[key]) for m in meta if isinstance(m.get(key), (int, float))})
+        if len(values) == 1 and meta[0].get(key) is not None and not key.endswith(
+                "_index") and key not in ("scale", "orientation", "frequency"):
+            constant[key] = _plain(meta[0][key])
+    used["bank_params"] = {**constant, **{k: _plain(v) for k, v in
+                                          (model.bank_params or {}).items()}}
+    for key, low, high in (("frequency", "lowest_frequency", "highest_frequency"),
+                           ("scale", "smallest_scale", "largest_scale")):
+        values = sorted({float(m[key]) for m in meta if isinstance(m.get(key), numbers.Real)})
         if values:
-            used[key + "_range"] = [values[0], values[-1]]
+            used[low], used[high] = values[0], values[-1]
     if getattr(model, "second_bank_", None) is not None:
         used["n_second_layer_filters"] = len(model.second_bank_)
     return used
+
+
+def _plain(value):
+    """A value as JSON holds it (NumPy scalars to Python ones; others as text)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return repr(value)
 
 
 def stdout_closed():
