@@ -531,12 +531,21 @@ def _apply_colour(x, channels, color, path):
     return x
 
 
-def _too_big(shape, n_pixels, max_pixels):
+def _physical_memory():
+    """Bytes of memory of this machine (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _too_big(shape, n_pixels, max_pixels, memory=None):
     gib = math.prod(shape) * 4 / 2**30   # the float32 image alone
     limit = "no limit (max_pixels=None)" if max_pixels is None else f"max_pixels={max_pixels}"
+    than = (f"more than this machine's {memory / 2**30:.1f} GiB of memory" if memory
+            else "more than this process could allocate")
     return (f"out of memory: {n_pixels} pixels ({'x'.join(map(str, shape))}) need at least "
-            f"{gib:.1f} GiB as float32, more than this process could allocate; the limit "
-            f"is {limit}")
+            f"{gib:.1f} GiB as float32, {than}; the limit is {limit}")
 
 
 def _check_options(color, ndim, max_pixels):
@@ -611,6 +620,9 @@ def read_image(path, *, color="gray", ndim=None, max_pixels=MAX_PIXELS):
     if max_pixels is not None and n_pixels > max_pixels:
         raise UnreadableImageError(path, "limit", f"{n_pixels} pixels, more than "
                                    f"max_pixels={max_pixels}")
+    memory = _physical_memory()
+    if memory and math.prod(shape) * 4 > memory:   # never decodable here, whatever the limit
+        raise UnreadableImageError(path, "limit", _too_big(shape, n_pixels, max_pixels, memory))
     try:
         x = _decode(path)
         if x.shape != shape:

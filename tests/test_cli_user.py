@@ -273,3 +273,26 @@ def test_an_unbuilt_source_tree_says_what_to_do(tmp_path):
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "kernels are not built" in proc.stderr
     assert "python setup.py build_ext --inplace" in proc.stderr
+
+
+def test_an_image_too_large_for_the_machine_names_its_size_and_the_limit(tmp_path):
+    # --max-pixels 0 lifts the limit; a 1.6e11-pixel PNG (a few hundred bytes) is still
+    # refused from its header, with its size, rather than by "MemoryError" or the OOM killer.
+    import struct
+    import zlib
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(
+            ">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "huge.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 400000, 400000, 8, 0, 0,
+                                                          0, 0))
+        + chunk(b"IDAT", zlib.compress(bytes(1000))) + chunk(b"IEND", b""))
+    out = tmp_path / "f.csv"
+    assert main(["extract", str(folder), "-o", str(out), "--max-pixels", "0", "--jobs", "1"]
+                + FAST) == 1
+    reason = pd.read_csv(tmp_path / "f.csv.errors.csv").reason[0]
+    assert "160000000000 pixels (400000x400000) need at least 596.0 GiB" in reason
+    assert "the limit is no limit (--max-pixels 0)" in reason

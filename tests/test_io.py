@@ -291,12 +291,18 @@ def test_bmp_gif_webp_are_read_through_pillow(tmp_path):
 def test_out_of_memory_names_the_size_and_the_limit(tmp_path, monkeypatch):
     import featpool.io
     path = write_png(tmp_path / "x.png", np.zeros((30, 40), np.uint8))
+    # larger than the machine: refused from the header, before any decoding
+    monkeypatch.setattr(featpool.io, "_physical_memory", lambda: 4000)
+    with pytest.raises(UnreadableImageError, match=r"limit: out of memory: 1200 pixels "
+                       r"\(30x40\) need .* GiB as float32, more than this machine's"):
+        read_image(path, max_pixels=None)
 
     def no_memory(path):
         raise MemoryError()
-    monkeypatch.setattr(featpool.io, "_decode", no_memory)
-    with pytest.raises(UnreadableImageError, match=r"1200 pixels \(30x40\) need .* GiB.*"
-                       r"max_pixels=None"):
+    monkeypatch.setattr(featpool.io, "_physical_memory", lambda: None)
+    monkeypatch.setattr(featpool.io, "_decode", no_memory)   # fits the machine, not the process
+    with pytest.raises(UnreadableImageError, match=r"read: out of memory: 1200 pixels "
+                       r"\(30x40\) need .* GiB.*max_pixels=None"):
         read_image(path, max_pixels=None)
 
 
