@@ -6,6 +6,7 @@ The path of every image: samples (``featpool.samples``) → filter bank
 normalization (``featpool.normalization``), with names
 (``featpool.feature_names``); ``featpool.pipeline`` composes them.
 """
+import importlib
 import os
 
 # OpenMP threads that spin while idle steal the cores that scipy.fft's threads
@@ -14,6 +15,16 @@ import os
 # few microseconds per call instead. Set before the kernels load libgomp; a
 # value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+try:  # the first compiled kernel module
+    importlib.import_module(__name__ + "._openmp_helpers")
+except ModuleNotFoundError as exc:  # a source tree (a fresh clone) shadows the installed one
+    if exc.name != __name__ + "._openmp_helpers":
+        raise
+    raise ImportError(
+        f"featpool is imported from its source tree at {os.path.dirname(__path__[0])}, whose "
+        f"kernels are not built: run `python setup.py build_ext --inplace` there, or run from "
+        f"another folder to use the installed featpool.", name=__name__) from None
 
 from ._config import config_context, get_config, set_config, show_config  # noqa: E402
 from .filters import (  # noqa: E402

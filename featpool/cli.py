@@ -10,10 +10,10 @@ done, 1 some image failed (the others are in the table), 2 a usage or
 configuration error, 3 stopped early (``--max-failures``, Ctrl-C).
 """
 import argparse
-import csv
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -21,11 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _batch, _tables
+from . import _batch, _command, _tables
+from .filters import BANKS
 from .io import (COLOR_POLICIES, EXTENSIONS, MAX_PIXELS, UnreadableImageError, find_images,
                  image_shape, split_channels)
+from .normalization import NORMALIZATIONS
 from .pipeline import DEFAULTS, config_to_params, params_to_config
+from .responses import BORDER_MODES
 from .transformers import FilterBankPooling
+from ._vocabulary import NONLINEARITIES
 
 __all__ = ["ConfigError", "load_config", "main"]
 
@@ -101,40 +105,82 @@ def _ints(text):
     return tuple(int(n) for n in text.split(","))
 
 
+def _flag_help():
+    """Each parameter flag's help: its choices and its default (FilterBankPooling's)."""
+    choices = {"bank": [b for b in BANKS if b != "learned"], "nonlinearity": NONLINEARITIES,
+               "rotation": ["max", "fourier"], "normalization": list(NORMALIZATIONS) + ["none"],
+               "mode": BORDER_MODES, "dtype": ["float32", "float64"]}
+    default = {**params_to_config(DEFAULTS), "n_scales": "the bank's own",
+               "n_orientations": "the bank's own", "rotation": "none", "scale_pooling": "none"}
+    what = {"bank": "the filter bank", "n_scales": "scales of the bank",
+            "n_orientations": "orientations of the bank",
+            "nonlinearity": "applied to the responses", "rotation": "rotation invariance",
+            "scale_pooling": "maximum over this many neighbouring scales",
+            "normalization": "of each vector", "mode": "borders of the images",
+            "dtype": "of the features"}
+    return {name: f"{what[name]}; " + (f"one of {', '.join(choices[name])}; "
+                                       if name in choices else "")
+            + f"default: {default[name]}" for name in _FLAGS}
+
+
 def _add_params(parser):
     group = parser.add_argument_group("pipeline parameters (FilterBankPooling's names)")
-    group.add_argument("--config", metavar="FILE.toml", help="parameters from a TOML file")
+    group.add_argument("--config", metavar="FILE.toml", help="parameters from a TOML file "
+                       "(flags override it)")
     group.add_argument("--model", metavar="FILE", help="a fitted FilterBankPooling saved with "
                        "joblib (learned filters); replaces the parameters")
-    for name, kind in _FLAGS.items():
-        group.add_argument("--" + name.replace("_", "-"), type=kind, metavar=name.upper())
+    for name, text in _flag_help().items():
+        group.add_argument("--" + name.replace("_", "-"), type=_FLAGS[name],
+                           metavar=name.upper(), help=text)
     group.add_argument("--pooling", type=lambda t: tuple(t.split(",")), metavar="OP[,OP]",
-                       help="e.g. mean,std")
-    group.add_argument("--levels", type=_ints, metavar="L[,L]", help="e.g. 1,2,4")
+                       help="e.g. mean,std; default: mean")
+    group.add_argument("--levels", type=_ints, metavar="L[,L]",
+                       help="pyramid grid sizes, e.g. 1,2,4 (the default)")
     group.add_argument("--shape", type=_shape, metavar="HxW",
                        help="reference grid the filters are built on (default 256x256, "
                        "64x64x64 for volumes)")
     group.add_argument("--ndim", type=int, choices=(2, 3),
                        help="2D images or 3D volumes (default: from the files)")
-    group.add_argument("--color", choices=COLOR_POLICIES, default="gray")
+    group.add_argument("--color", choices=COLOR_POLICIES, default="gray",
+                       help="colour images: luminance, three channels, or a failure "
+                       "(default: gray)")
+
+
+_EXAMPLES = """examples:
+  featpool extract photos/ -o features.csv
+  featpool extract train/ test/ -o features.parquet --n-scales 4 --levels 1,2
+  featpool info --shape 128x128
+
+exit status: 0 every image done, 1 some image failed (the others are in the
+table), 2 a usage, configuration or input error (nothing computed), 3 stopped
+early (--max-failures, Ctrl-C)."""
 
 
 def build_parser():
     """The command's argument parser."""
-    parser = argparse.ArgumentParser(prog="featpool", description="Image features from files.")
+    parser = argparse.ArgumentParser(prog="featpool", description="Image features from files.",
+                                     epilog=_EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"featpool {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    ext = sub.add_parser("extract", help="images to a feature table")
+    ext = sub.add_parser("extract", help="images to a feature table", epilog=_EXAMPLES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     ext.add_argument("inputs", nargs="*", metavar="INPUT",
-                     help="image files, folders (recursive) or glob patterns")
+                     help="image files, folders (recursive) or glob patterns; paths in the "
+                     "table are relative to the inputs' common folder")
     ext.add_argument("-o", "--output", required=True, metavar="OUT",
                      help="the table: .csv, .parquet or .npz")
     ext.add_argument("--from-list", metavar="CSV", help="a CSV with a 'path' column; other "
                      "columns are carried into the output")
     ext.add_argument("--sample", action="store_true",
                      help="scikit-image's sample images (nothing is downloaded)")
-    ext.add_argument("--no-recursive", dest="recursive", action="store_false")
-    ext.add_argument("--format", choices=_tables.FORMATS)
-    ext.add_argument("--overwrite", action="store_true")
+    ext.add_argument("--no-recursive", dest="recursive", action="store_false",
+                     help="only the top level of folders")
+    ext.add_argument("--hidden", action="store_true", help="also read hidden files and "
+                     "folders (names starting with '.', e.g. macOS '._*'); skipped by default")
+    ext.add_argument("--format", choices=_tables.FORMATS,
+                     help="default: from the output's extension")
+    ext.add_argument("--overwrite", action="store_true", help="replace an existing output")
     ext.add_argument("--resume", action="store_true",
                      help="finish an interrupted run; failed images are retried")
     ext.add_argument("--quiet", action="store_true", help="no progress, no summary")
@@ -145,7 +191,8 @@ def build_parser():
     ext.add_argument("--scheduler", metavar="ADDRESS",
                      help="run on a Dask cluster ('local' starts one on this machine)")
     _add_params(ext)
-    info = sub.add_parser("info", help="the resolved configuration and feature names")
+    info = sub.add_parser("info", help="the resolved configuration and feature names",
+                          epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_params(info)
     return parser
 
@@ -187,7 +234,7 @@ def _load_model(args):
     return model, digest
 
 
-def build_estimator(args, ndim):
+def build_estimator(args, ndim, max_pixels=MAX_PIXELS):
     """The fitted estimator and its provenance (configuration, grid, model hash)."""
     if args.model:
         model, digest = _load_model(args)
@@ -211,12 +258,25 @@ def build_estimator(args, ndim):
             raise ConfigError(f"--shape {'x'.join(map(str, shape))} has {len(shape)} axes; the "
                               f"images are {ndim}D.")
         channels = (3,) if args.color == "channels" else ()
+        _command.check_grid(shape, len(channels) * 3 or 1, max_pixels)
         model = FilterBankPooling(**params).fit(np.zeros((1,) + tuple(shape) + channels))
-    except ConfigError:
+    except (ConfigError, _command.CommandError):
         raise
+    except MemoryError:
+        raise _command.out_of_memory(shape) from None
     except (TypeError, ValueError) as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(_where(args) + str(exc)) from None
     return model, {"config": params_to_config(model.get_params()), "shape": list(shape)}
+
+
+def _where(args):
+    """Where the parameters of a failed build came from: the configuration file, flags."""
+    if not args.config:
+        return ""
+    flags = [f"--{n.replace('_', '-')}" for n in list(_FLAGS) + ["pooling", "levels"]
+             if getattr(args, n) is not None]
+    return (f"In the configuration file {args.config}"
+            f"{' with ' + ', '.join(flags) if flags else ''}: ")
 
 
 def _version():
@@ -230,9 +290,9 @@ def _version():
 
 def _sample_folder():
     from skimage import data
-    # A fixed folder, so that --resume finds the same files (keys) again.
-    folder = Path(tempfile.gettempdir()) / f"featpool-sample-{_version()}"
-    folder.mkdir(exist_ok=True)
+    # A private folder (not a fixed path that another user could have made first);
+    # removed at the end of the run.
+    folder = Path(tempfile.mkdtemp(prefix="featpool-sample-"))
     for name in ("camera", "coins", "moon", "page", "text", "astronaut", "coffee", "chelsea",
                  "rocket", "horse"):
         image = getattr(data, name)()
@@ -241,36 +301,20 @@ def _sample_folder():
     return folder
 
 
-def _from_list(path):
-    path = Path(path)
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(f"Cannot read the list {path}: {exc}") from None
-    if not rows or "path" not in rows[0]:
-        raise ConfigError(f"The list {path} must be a CSV with a 'path' column.")
-    extra = [c for c in rows[0] if c != "path"]
-    found = []
-    for row in rows:
-        file = Path(row["path"])
-        found.append((str(file if file.is_absolute() else path.parent / file), row["path"],
-                      {c: row.get(c) or "" for c in extra}))
-    return found, extra
-
-
-def _discover(args):
+def _discover(args, skipped):
     """(path, name, carried columns) of every input, and the carried column names."""
     if args.from_list:
-        return _from_list(args.from_list)
+        return _command.read_list(args.from_list)
     inputs = list(args.inputs)
     if args.sample:
-        inputs.append(_sample_folder())
+        args.sample = _sample_folder()
+        inputs.append(args.sample)
     if not inputs:
         raise ConfigError("No input: give image files, folders or patterns, --from-list or "
                           "--sample.")
     try:
-        found = find_images(inputs, recursive=args.recursive)
+        found = find_images(inputs, recursive=args.recursive, hidden=args.hidden,
+                            skipped=skipped)
     except FileNotFoundError as exc:
         raise ConfigError(str(exc)) from None
     if not found:
@@ -295,7 +339,7 @@ def _headers(found, ndim, failures):
         try:
             spatial[path] = split_channels(shape, ndim)[0]
         except ValueError as exc:
-            failures[os.path.abspath(path)] = ("header", str(exc))
+            failures[os.path.abspath(path)] = ("header", _command.in_command_words(str(exc), ()))
     return shapes, spatial, ndim
 
 
@@ -337,15 +381,23 @@ class Progress:
             print(f"featpool: {self.done + self.failed}/{self.total} images, {self.failed} "
                   f"failed, {rate:.1f} img/s", file=sys.stderr, flush=True)
 
-    def close(self, skipped, out, stopped):
+    def close(self, skipped, out, stopped, ignored=None):
         if self.bar is not None:
             self.bar.close()
         seconds = time.perf_counter() - self.start
         if not self.quiet:
             word = "stopped early" if stopped else "finished"
             print(f"featpool: {word}: {self.done} done, {self.failed} failed, {skipped} skipped "
-                  f"(already done), {seconds:.1f} s, {self.done / max(seconds, 1e-9):.1f} "
-                  f"images/s -> {out}", file=sys.stderr, flush=True)
+                  f"(already done){_ignored(ignored)}, {seconds:.1f} s, "
+                  f"{self.done / max(seconds, 1e-9):.1f} images/s -> {out}", file=sys.stderr,
+                  flush=True)
+
+
+def _ignored(counts):
+    """The summary's words for what the search of folders left out."""
+    words = {"hidden": "hidden", "other": "not images"}
+    parts = [f"{n} {words[k]}" for k, n in (counts or {}).items() if n]
+    return f", {' and '.join(parts)} not read" if parts else ""
 
 
 # --------------------------------------------------------------------------
@@ -359,6 +411,7 @@ def _run(args, spec, batches, shards, jobs, progress, failures, names):
     def on_outcome(batch, outcome):
         shown = []
         for key, stage, reason in outcome.failures:
+            reason = _command.in_command_words(reason, ())
             failures[key] = (stage, reason)
             shown.append((names[key], stage, reason))
         progress.update(outcome.n_done, shown)
@@ -368,7 +421,7 @@ def _run(args, spec, batches, shards, jobs, progress, failures, names):
         return True
 
     if args.scheduler:
-        from .distributed import run_dask
+        from .distributed import run_dask   # the scheduler answered check_scheduler
         if not args.model:   # Dask workers fit the estimator from its recipe
             model = spec.estimator
             spec = spec._replace(estimator=_batch.Recipe(
@@ -379,19 +432,42 @@ def _run(args, spec, batches, shards, jobs, progress, failures, names):
     return bool(stop)
 
 
+def _path_rule(args):
+    """How the table's paths and the input files relate (recorded in the provenance)."""
+    if args.from_list:
+        return (f"as written in the list {os.path.basename(args.from_list)} (relative to its "
+                f"folder)")
+    return ("relative to the common folder of the inputs; bytes that are not UTF-8 as \\xNN, "
+            "a backslash as \\\\")
+
+
 def extract(args):
     """``featpool extract``; returns the exit status."""
+    try:
+        return _extract(args)
+    finally:
+        if isinstance(args.sample, Path):
+            shutil.rmtree(args.sample, ignore_errors=True)
+
+
+def _extract(args):
     out = Path(args.output)
     fmt = _tables.output_format(out, args.format)
-    found, extra = _discover(args)
+    if args.scheduler:
+        _command.check_scheduler(args.scheduler)
+    ignored = {}
+    found, extra = _discover(args, ignored)
+    _command.check_output(out, fmt, [path for path, _, _ in found])
     keys = [os.path.abspath(path) for path, _, _ in found]
     names = dict(zip(keys, (name for _, name, _ in found)))
     failures = {}
     stored, spatial, ndim = _headers(found, args.ndim, failures)
-    model, provenance = build_estimator(args, ndim)
     max_pixels = args.max_pixels or None
+    model, provenance = build_estimator(args, ndim, max_pixels)
+    _command.check_columns(args.from_list, extra, model.get_feature_names_out().tolist())
     provenance = {"featpool_version": _version(), **provenance, "color": args.color,
-                  "ndim": ndim, "max_pixels": max_pixels}
+                  "ndim": ndim, "max_pixels": max_pixels,
+                  "resolved": _command.resolved_parameters(model), "paths": _path_rule(args)}
     shards = _tables.open_shards(out, provenance, resume=args.resume, overwrite=args.overwrite)
     if shards is None:
         if not args.quiet:
@@ -407,7 +483,7 @@ def extract(args):
     spec = _batch.Spec(model, args.color, ndim, max_pixels,
                        _batch.n_threads_for(jobs, model.n_threads),
                        os.environ.get(_batch.CRASH_ENV))
-    progress = Progress(len(tasks), args.quiet)
+    progress = Progress(len(tasks) + len(failures), args.quiet)   # header failures count
     progress.update(0, [(names[k], stage, reason) for k, (stage, reason) in failures.items()])
     try:
         stopped = _run(args, spec, batches, shards, jobs, progress, failures, names)
@@ -415,7 +491,7 @@ def extract(args):
         stopped = True
     errors = [(names[k], stage, reason) for k, (stage, reason) in failures.items()]
     _tables.write_errors(out, errors)
-    progress.close(len(done), out, stopped)
+    progress.close(len(done), out, stopped, ignored)
     if stopped:
         print(f"featpool: nothing published; the finished images are kept in {shards}: "
               f"rerun with --resume to finish.", file=sys.stderr)
@@ -441,14 +517,25 @@ def info(args):
     model, provenance = build_estimator(args, ndim)
     names = model.get_feature_names_out()
     print(json.dumps({"featpool_version": _version(), **provenance, "color": args.color,
-                      "ndim": ndim, "n_features": len(names)}, indent=1))
+                      "ndim": ndim, "n_features": len(names),
+                      "resolved": _command.resolved_parameters(model)}, indent=1))
     print("\n".join(names))
+    sys.stdout.flush()
     return 0
 
 
 def main(argv=None):
     """Run the command (``argv`` defaults to ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
+    try:
+        return _main(args)
+    except BrokenPipeError:   # featpool info | head
+        _command.stdout_closed()
+        return 0
+
+
+def _main(args):
+    flags = list(_FLAGS) + ["pooling", "levels"]
     try:
         if args.command == "info":
             return info(args)
@@ -462,5 +549,6 @@ def main(argv=None):
                               f"{args.max_pixels}.")
         return extract(args)
     except (ConfigError, _tables.ResumeError, ImportError, ValueError) as exc:
-        print(f"featpool: error: {exc}", file=sys.stderr)
+        print(f"featpool: error: {_command.in_command_words(str(exc), flags)}",
+              file=sys.stderr)
         return 2

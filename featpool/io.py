@@ -4,14 +4,17 @@ What the batch command reads is what these functions read, so a library
 user gets the same arrays as the command:
 
 * :func:`find_images` lists the image files of files, folders (recursive by
-  default), glob patterns or a list file, each with its path relative to
-  the input it came from;
+  default, following links to folders, skipping hidden files) and glob
+  patterns, each with its path relative to the common folder of the inputs
+  (as UTF-8 text, see :func:`display_name`);
 * :func:`image_shape` reads only a file's header;
 * :func:`read_image` reads one file to a float array.
 
-Formats: PNG and JPEG (Pillow), TIFF (tifffile: a multi-page TIFF is a
-volume), and NumPy ``.npy`` files (always with ``allow_pickle=False``: a file
-that holds Python objects is refused, never unpickled). scikit-image's
+Formats: PNG, JPEG, BMP, GIF (its first frame) and WebP (Pillow; a 16-bit
+PNG keeps its 16 bits, colour included), TIFF (tifffile: a multi-page TIFF
+is a volume), and NumPy ``.npy`` files (always with ``allow_pickle=False``: a
+file that holds Python objects is refused, never unpickled; big-endian
+arrays are byte-swapped). scikit-image's
 ``skimage.io`` plugin system is not used (it is deprecated).
 
 Values are scaled to floats: unsigned integers are divided by their largest
@@ -50,10 +53,11 @@ from ._vocabulary import check_option
 from .samples import read_samples
 
 __all__ = ["COLOR_POLICIES", "EXTENSIONS", "MAX_PIXELS", "FoundImage", "UnreadableImageError",
-           "find_images", "image_shape", "read_image", "split_channels"]
+           "display_name", "find_images", "image_shape", "read_image", "split_channels"]
 
 #: File name extensions read (lower case); other files in folders are skipped.
-EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".npy")
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".npy", ".bmp", ".gif", ".webp")
+_PILLOW = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 #: What :func:`read_image` does with colour images.
 COLOR_POLICIES = ("gray", "channels", "error")
 #: Default pixel limit (Pillow's ``Image.MAX_IMAGE_PIXELS``).
@@ -90,14 +94,37 @@ class FoundImage(NamedTuple):
 # Finding files
 # --------------------------------------------------------------------------
 
-def _is_image(path):
-    return path.suffix.lower() in EXTENSIONS
+def _is_image(name):
+    return os.path.splitext(name)[1].lower() in EXTENSIONS
 
 
-def _from_folder(folder, recursive):
-    pattern = "**/*" if recursive else "*"
-    files = sorted(p for p in folder.glob(pattern) if p.is_file() and _is_image(p))
-    return [FoundImage(str(p), p.relative_to(folder).as_posix()) for p in files]
+def _is_hidden(name):
+    return name.startswith(".")   # dot files, macOS '._*' resource forks, '.git'
+
+
+def _from_folder(folder, recursive, hidden, skipped):
+    """Image files under ``folder``, following symbolic links to folders, each folder once."""
+    files, seen = [], set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        stat = os.stat(root)
+        if (stat.st_dev, stat.st_ino) in seen:   # a link back up the tree, or a second link
+            dirs[:] = []
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+        if not hidden:
+            skipped["hidden"] += sum(map(_is_hidden, dirs + names))
+            dirs[:] = [d for d in dirs if not _is_hidden(d)]
+            names = [n for n in names if not _is_hidden(n)]
+        dirs[:] = sorted(dirs) if recursive else []
+        for name in names:
+            path = os.path.join(root, name)
+            if not os.path.isfile(path):
+                continue
+            if _is_image(name):
+                files.append(Path(path))
+            else:
+                skipped["other"] += 1
+    return sorted(files, key=lambda p: p.relative_to(folder).parts)
 
 
 def _glob_root(pattern):
@@ -107,7 +134,58 @@ def _glob_root(pattern):
     return Path(*fixed) if fixed else Path(".")
 
 
-def find_images(inputs, *, recursive=True):
+def display_name(path):
+    """A path as text that is valid UTF-8, losslessly: ``\\`` is written ``\\\\`` and each
+    byte of the name that is not UTF-8 as ``\\xNN``.
+
+    ``os.fsencode(codecs.escape_decode(name.encode())[0])`` gives the bytes back.
+
+    Examples
+    --------
+    >>> import os
+    >>> from featpool.io import display_name
+    >>> display_name("café/a.png"), display_name(os.fsdecode(b"caf\\xe9.png"))
+    ('café/a.png', 'caf\\\\xe9.png')
+    """
+    return os.fsencode(path).replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+def _search(inputs, recursive, hidden):
+    """The (file, input root) pairs of ``inputs``, each file once, and what was skipped."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    found, seen, skipped = [], set(), {"hidden": 0, "other": 0}
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            root, files = path, _from_folder(path, recursive, hidden, skipped)
+        elif path.is_file():
+            root, files = path.parent, [path]
+        elif glob.has_magic(str(item)):
+            root = _glob_root(str(item))
+            files = sorted(Path(p) for p in glob.glob(str(item), recursive=True)
+                           if os.path.isfile(p))
+            if not files:
+                raise FileNotFoundError(f"The pattern {str(item)!r} matches no file.")
+        else:
+            raise FileNotFoundError(f"The input {str(item)!r} is not a file, a folder or a "
+                                    f"glob pattern that matches files.")
+        for file in files:
+            key = os.path.realpath(file)
+            if key not in seen:
+                seen.add(key)
+                found.append((os.path.abspath(file), os.path.abspath(root)))
+    return found, skipped
+
+
+def _common_root(roots):
+    try:
+        return os.path.commonpath(roots)
+    except ValueError:   # no common root (two drives on Windows): absolute names
+        return None
+
+
+def find_images(inputs, *, recursive=True, hidden=False, skipped=None):
     """List the image files of files, folders and glob patterns.
 
     Parameters
@@ -115,17 +193,26 @@ def find_images(inputs, *, recursive=True):
     inputs : str, path or list of them
         Image files (kept whatever their extension: a file that is not an
         image fails when read), folders (their files with an extension in
-        :data:`EXTENSIONS`), or glob patterns (``'scans/*/*.tif'``, ``**``
-        for any depth).
+        :data:`EXTENSIONS`, following symbolic links to folders, each folder
+        once), or glob patterns (``'scans/*/*.tif'``, ``**`` for any depth).
     recursive : bool, default=True
         Look into the sub-folders of folders.
+    hidden : bool, default=False
+        Also list hidden files and look into hidden folders (names that start
+        with ``.``, such as macOS's ``._photo.jpg``) of folders.
+    skipped : dict, optional
+        If given, receives the number of files and folders skipped in
+        folders: ``'hidden'`` and ``'other'`` (not an image extension).
 
     Returns
     -------
     images : list of FoundImage
         ``(path, name)`` pairs in input order, sorted within each input, each
-        file once: ``name`` is the path relative to its folder (to the fixed
-        part of a glob pattern; a file's own name for a file).
+        file once (a file reached twice, by two inputs or a link, is listed
+        the first time). ``name`` is the path relative to the common root of
+        all inputs (a folder, the fixed part of a glob pattern, a file's own
+        folder), so two files never share a name; as UTF-8 text, see
+        :func:`display_name`.
 
     Raises
     ------
@@ -138,39 +225,23 @@ def find_images(inputs, *, recursive=True):
     >>> from pathlib import Path
     >>> from featpool.io import find_images
     >>> folder = Path(tempfile.mkdtemp())
-    >>> (folder / "a").mkdir()
-    >>> np.save(folder / "a" / "x.npy", np.zeros((8, 8)))
+    >>> for part in ("train", "test"):
+    ...     (folder / part).mkdir()
+    ...     np.save(folder / part / "0001.npy", np.zeros((8, 8)))
     >>> _ = (folder / "notes.txt").write_text("not an image")
     >>> [found.name for found in find_images(folder)]
-    ['a/x.npy']
+    ['test/0001.npy', 'train/0001.npy']
+    >>> [found.name for found in find_images([folder / "train", folder / "test"])]
+    ['train/0001.npy', 'test/0001.npy']
     >>> [found.name for found in find_images(folder, recursive=False)]
     []
     """
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    found, seen = [], set()
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            images = _from_folder(path, recursive)
-        elif path.is_file():
-            images = [FoundImage(str(path), path.name)]
-        elif glob.has_magic(str(item)):
-            root = _glob_root(str(item))
-            matches = sorted(Path(p) for p in glob.glob(str(item), recursive=True))
-            images = [FoundImage(str(p), p.relative_to(root).as_posix())
-                      for p in matches if p.is_file()]
-            if not images:
-                raise FileNotFoundError(f"The pattern {str(item)!r} matches no file.")
-        else:
-            raise FileNotFoundError(f"The input {str(item)!r} is not a file, a folder or a "
-                                    f"glob pattern that matches files.")
-        for image in images:
-            key = os.path.realpath(image.path)
-            if key not in seen:
-                seen.add(key)
-                found.append(image)
-    return found
+    found, counts = _search(inputs, recursive, hidden)
+    if skipped is not None:
+        skipped.update(counts)
+    root = _common_root([root for _, root in found]) if found else None
+    return [FoundImage(path, display_name((os.path.relpath(path, root) if root else path)
+                                          .replace(os.sep, "/"))) for path, _ in found]
 
 
 # --------------------------------------------------------------------------
@@ -258,8 +329,18 @@ def _pil_mode(image):
     return "RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB"
 
 
+def _png16(image):
+    """The raw mode of a 16-bit PNG with more than one band, which Pillow decodes to 8 bits."""
+    if image.format != "PNG" or not image.tile:
+        return None
+    rawmode = image.tile[0][3]
+    return rawmode if rawmode in ("LA;16B", "RGB;16B", "RGBA;16B") else None
+
+
 def _pil_shape(image):
     from PIL import Image
+    if _png16(image) == "LA;16B":   # Pillow's mode is RGBA (grey repeated)
+        return (image.height, image.width, 2)
     bands = Image.getmodebands(_pil_mode(image))
     return (image.height, image.width) + ((bands,) if bands > 1 else ())
 
@@ -272,7 +353,7 @@ def _header(path):
         import tifffile
         with tifffile.TiffFile(path) as tif:
             return _tiff_series(tif)
-    if suffix in (".png", ".jpg", ".jpeg"):
+    if suffix in _PILLOW:
         with _pil_open(path) as image:
             return _pil_shape(image)
     raise ValueError(f"{suffix or 'no extension'!r} is not a supported image format "
@@ -365,8 +446,39 @@ def split_channels(shape, ndim=None):
 # Reading
 # --------------------------------------------------------------------------
 
+def _decoded_as(path, rawmode, mode=None):
+    """Pillow's decoder run with another raw mode (and image mode): the PNG rows are
+    unfiltered as usual, then unpacked as ``rawmode`` says."""
+    with _pil_open(path) as image:
+        tile = list(image.tile[0])
+        tile[3] = rawmode
+        image.tile = [type(image.tile[0])(*tile) if hasattr(image.tile[0], "_fields")
+                      else tuple(tile)]
+        if mode is not None:
+            if isinstance(getattr(type(image), "mode", None), property):
+                image._mode = mode   # Pillow >= 10.1
+            else:
+                image.mode = mode
+        return np.asarray(image)
+
+
+def _decode_png16(path, rawmode):
+    """16-bit colour PNG, every bit: Pillow keeps only the high bytes of each sample
+    ('RGB;16B'); its own decoder run a second time with the little-endian raw mode gives
+    the low bytes. Grey + alpha is unpacked as one 32-bit integer per pixel."""
+    if rawmode == "LA;16B":
+        v = _decoded_as(path, "I;32B", "I").view(np.uint32)
+        return np.stack([v >> 16, v & 0xFFFF], axis=-1).astype(np.uint16)
+    high = _decoded_as(path, rawmode).astype(np.uint16)
+    low = _decoded_as(path, rawmode.replace(";16B", ";16L"))
+    return (high << 8) | low
+
+
 def _decode_pil(path):
     with _pil_open(path) as image:
+        rawmode = _png16(image)
+        if rawmode:
+            return _decode_png16(path, rawmode)
         if image.mode in _CONVERTED:
             image = image.convert(_pil_mode(image))
         is_png = image.format == "PNG"
@@ -388,6 +500,8 @@ def _decode(path):
 
 
 def _scaled(x):
+    if not x.dtype.isnative:   # a big-endian .npy on a little-endian machine
+        x = x.astype(x.dtype.newbyteorder("="))
     if x.dtype == np.bool_:
         return x.astype(np.float32)
     if np.issubdtype(x.dtype, np.integer):
@@ -417,6 +531,23 @@ def _apply_colour(x, channels, color, path):
     return x
 
 
+def _physical_memory():
+    """Bytes of memory of this machine (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _too_big(shape, n_pixels, max_pixels, memory=None):
+    gib = math.prod(shape) * 4 / 2**30   # the float32 image alone
+    limit = "no limit (max_pixels=None)" if max_pixels is None else f"max_pixels={max_pixels}"
+    than = (f"more than this machine's {memory / 2**30:.1f} GiB of memory" if memory
+            else "more than this process could allocate")
+    return (f"out of memory: {n_pixels} pixels ({'x'.join(map(str, shape))}) need at least "
+            f"{gib:.1f} GiB as float32, {than}; the limit is {limit}")
+
+
 def _check_options(color, ndim, max_pixels):
     check_option(color, "color", COLOR_POLICIES)
     if ndim not in (None, 2, 3) or isinstance(ndim, bool):
@@ -437,7 +568,7 @@ def read_image(path, *, color="gray", ndim=None, max_pixels=MAX_PIXELS):
     Parameters
     ----------
     path : str or path
-        A PNG, JPEG, TIFF or ``.npy`` file.
+        A file of one of the formats of :data:`EXTENSIONS`.
     color : {'gray', 'channels', 'error'}, default='gray'
         Colour policy (see the module's notes): luminance, three channels
         last, or an error for colour images.
@@ -489,11 +620,16 @@ def read_image(path, *, color="gray", ndim=None, max_pixels=MAX_PIXELS):
     if max_pixels is not None and n_pixels > max_pixels:
         raise UnreadableImageError(path, "limit", f"{n_pixels} pixels, more than "
                                    f"max_pixels={max_pixels}")
+    memory = _physical_memory()
+    if memory and math.prod(shape) * 4 > memory:   # never decodable here, whatever the limit
+        raise UnreadableImageError(path, "limit", _too_big(shape, n_pixels, max_pixels, memory))
     try:
         x = _decode(path)
         if x.shape != shape:
             raise ValueError(f"decoded shape {x.shape} differs from the header's {shape}")
         x = _scaled(x)
+    except MemoryError:
+        raise UnreadableImageError(path, "read", _too_big(shape, n_pixels, max_pixels)) from None
     except Exception as exc:
         raise UnreadableImageError(path, "read", _reason(exc)) from None
     x = _apply_colour(x, channels, color, path)

@@ -207,3 +207,160 @@ def test_tiff_colour_planes_and_imagej_stacks(tmp_path):
     stack = np.random.default_rng(1).random((4, 20, 30)).astype(np.float32)
     tifffile.imwrite(tmp_path / "ij.tif", stack, imagej=True)
     np.testing.assert_array_equal(read_image(tmp_path / "ij.tif"), stack)
+
+
+# --------------------------------------------------------------------------
+# Every bit depth decodes to the written values
+# --------------------------------------------------------------------------
+
+def write_png(path, array):
+    """A PNG written by hand (8 or 16 bits; grey, grey + alpha, RGB, RGBA), its rows
+    filtered with each of PNG's five filters in turn, so a reader's unfiltering counts."""
+    import struct
+    import zlib
+    depth = array.dtype.itemsize * 8
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    h, w = array.shape[:2]
+    raw = array.astype(">u2" if depth == 16 else "u1").reshape(h, -1).view(np.uint8)
+    raw = raw.reshape(h, -1).astype(np.int16)
+    bpp = channels * depth // 8
+    rows, prev = [], np.zeros(raw.shape[1], np.int16)
+    for r, cur in enumerate(raw):
+        left = np.concatenate([np.zeros(bpp, np.int16), cur[:-bpp]])
+        upleft = np.concatenate([np.zeros(bpp, np.int16), prev[:-bpp]])
+        p = left + prev - upleft
+        pa, pb, pc = abs(p - left), abs(p - prev), abs(p - upleft)
+        paeth = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, prev, upleft))
+        pred = [0 * cur, left, prev, (left + prev) // 2, paeth][r % 5]
+        rows.append(bytes([r % 5]) + ((cur - pred) % 256).astype(np.uint8).tobytes())
+        prev = cur
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(
+            ">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", w, h, depth, {1: 0, 2: 4, 3: 2, 4: 6}[channels], 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_png_of_every_bit_depth_decodes_to_the_written_values(tmp_path, channels, dtype):
+    # A 16-bit RGB PNG went through Pillow's 8-bit path (off by up to 1/255).
+    shape = (13, 17) if channels == 1 else (13, 17, channels)
+    top = np.iinfo(dtype).max
+    x = np.random.default_rng(channels).integers(0, top, shape, endpoint=True).astype(dtype)
+    path = write_png(tmp_path / "x.png", x)
+    assert image_shape(path) == shape
+    want = x.astype(np.float32) / top
+    if channels > 1:
+        want = want[..., 0] if channels == 2 else want[..., :3]   # alpha dropped
+    got = read_image(path, color="channels")
+    if want.ndim == 2:
+        want = np.repeat(want[..., None], 3, axis=-1)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_float_tiff_and_big_endian_npy_decode_to_the_written_values(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 7))
+    tifffile.imwrite(tmp_path / "f.tif", x.astype(np.float32))
+    np.testing.assert_array_equal(read_image(tmp_path / "f.tif"), x.astype(np.float32))
+    np.save(tmp_path / "be.npy", x.astype(">f8"))   # was refused as "not real numbers"
+    got = read_image(tmp_path / "be.npy")
+    assert got.dtype == np.float64 and got.dtype.isnative
+    np.testing.assert_array_equal(got, x)
+    np.save(tmp_path / "be16.npy", (x * 65535).astype(">u2"))
+    np.testing.assert_array_equal(read_image(tmp_path / "be16.npy"),
+                                  (x * 65535).astype(np.uint16) / np.float32(65535))
+
+
+def test_bmp_gif_webp_are_read_through_pillow(tmp_path):
+    x = (np.random.default_rng(0).random((12, 10, 3)) * 255).astype(np.uint8)
+    for suffix in (".bmp", ".gif", ".webp"):
+        Image.fromarray(x).save(tmp_path / f"x{suffix}", **({"lossless": True}
+                                                             if suffix == ".webp" else {}))
+    assert [f.name for f in find_images(tmp_path)] == ["x.bmp", "x.gif", "x.webp"]
+    for suffix in (".bmp", ".webp"):
+        np.testing.assert_array_equal(read_image(tmp_path / f"x{suffix}", color="channels"),
+                                      x / np.float32(255))
+    assert read_image(tmp_path / "x.gif").shape == (12, 10)   # a palette, expanded
+
+
+def test_out_of_memory_names_the_size_and_the_limit(tmp_path, monkeypatch):
+    import featpool.io
+    path = write_png(tmp_path / "x.png", np.zeros((30, 40), np.uint8))
+    # larger than the machine: refused from the header, before any decoding
+    monkeypatch.setattr(featpool.io, "_physical_memory", lambda: 4000)
+    with pytest.raises(UnreadableImageError, match=r"limit: out of memory: 1200 pixels "
+                       r"\(30x40\) need .* GiB as float32, more than this machine's"):
+        read_image(path, max_pixels=None)
+
+    def no_memory(path):
+        raise MemoryError()
+    monkeypatch.setattr(featpool.io, "_physical_memory", lambda: None)
+    monkeypatch.setattr(featpool.io, "_decode", no_memory)   # fits the machine, not the process
+    with pytest.raises(UnreadableImageError, match=r"read: out of memory: 1200 pixels "
+                       r"\(30x40\) need .* GiB.*max_pixels=None"):
+        read_image(path, max_pixels=None)
+
+
+# --------------------------------------------------------------------------
+# Finding files: names, hidden files, links, names that are not UTF-8
+# --------------------------------------------------------------------------
+
+def test_names_are_relative_to_the_common_root_of_all_inputs(tmp_path):
+    for part in ("train", "test"):
+        (tmp_path / part).mkdir()
+        np.save(tmp_path / part / "0001.npy", np.zeros((8, 8)))
+    found = find_images([tmp_path / "train", tmp_path / "test"])
+    assert [f.name for f in found] == ["train/0001.npy", "test/0001.npy"]
+    files = [tmp_path / "train" / "0001.npy", str(tmp_path / "test" / "*.npy")]
+    assert [f.name for f in find_images(files)] == ["train/0001.npy", "test/0001.npy"]
+    # one input: relative to it, as before; the same file twice, once
+    assert [f.name for f in find_images(tmp_path / "train")] == ["0001.npy"]
+    twice = [tmp_path / "train", tmp_path / "train" / "0001.npy", tmp_path / "train"]
+    assert [f.name for f in find_images(twice)] == ["0001.npy"]
+
+
+def test_hidden_files_are_skipped_and_counted(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((8, 8)))
+    (tmp_path / "._a.npy").write_bytes(b"\x00\x05\x16\x07 AppleDouble")   # macOS
+    (tmp_path / ".cache").mkdir()
+    np.save(tmp_path / ".cache" / "b.npy", np.zeros((8, 8)))
+    (tmp_path / "notes.txt").write_text("not an image")
+    skipped = {}
+    assert [f.name for f in find_images(tmp_path, skipped=skipped)] == ["a.npy"]
+    assert skipped == {"hidden": 2, "other": 1}
+    assert [f.name for f in find_images(tmp_path, hidden=True)] == [
+        "._a.npy", ".cache/b.npy", "a.npy"]
+
+
+def test_symlinked_folders_are_followed_once(tmp_path):
+    data = tmp_path / "data"
+    (data / "real").mkdir(parents=True)
+    np.save(data / "real" / "a.npy", np.zeros((8, 8)))
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    np.save(other / "b.npy", np.zeros((8, 8)))
+    (data / "linked").symlink_to(other, target_is_directory=True)
+    (data / "real" / "loop").symlink_to(data, target_is_directory=True)   # a cycle
+    (data / "again").symlink_to(data / "real", target_is_directory=True)  # a second way
+    # each folder once, under its first name in sorted order; the cycle is not entered
+    assert [f.name for f in find_images(data)] == ["again/a.npy", "linked/b.npy"]
+
+
+def test_names_that_are_not_utf8_are_escaped_losslessly(tmp_path):
+    import codecs
+    import os
+    raw = os.fsencode(tmp_path) + b"/caf\xe9 \\ x.npy"
+    try:
+        np.save(os.fsdecode(raw), np.zeros((8, 8)))
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("the file system refuses names that are not UTF-8")
+    (found,) = find_images(tmp_path)
+    assert found.name == "caf\\xe9 \\\\ x.npy"
+    found.name.encode("utf-8")   # valid text
+    assert codecs.escape_decode(found.name.encode())[0] == b"caf\xe9 \\ x.npy"
+    assert read_image(found.path).shape == (8, 8)

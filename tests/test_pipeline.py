@@ -155,7 +155,7 @@ LAYERS = [
     {"transformers"},
     {"io", "_tables"},
     {"_batch"},
-    {"distributed"},
+    {"distributed", "_command"},
     {"cli", "plotting", "__main__"},
 ]
 
