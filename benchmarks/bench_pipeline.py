@@ -35,14 +35,17 @@ Run::
     python benchmarks/bench_pipeline.py --quick    # small sizes, a smoke test
     python benchmarks/bench_pipeline.py --classic  # also the classic real-kernel banks
     python benchmarks/bench_pipeline.py --volumes  # also 3D volumes
+    python benchmarks/bench_pipeline.py --varied   # images of varied sizes vs one size
 """
 import argparse
 import os
+import time
 
 import numpy as np
 import scipy.fft
 
 import featpool
+from featpool import FilterBankPooling
 from _peers import import_kymatio_scattering2d
 from featpool._engine import make_plans as _plan
 from _common import find_mnist, load_mnist, median_time, peak_memory, traced
@@ -292,6 +295,86 @@ def volumes(n_volumes, size, repeats, n_threads):
           f"volumes/s: featpool x {plain / ours:.2f}")
 
 
+# --------------------------------------------------------------------------
+# Images of varied sizes
+# --------------------------------------------------------------------------
+
+# (ndim, images, smallest side, largest side): real folders mix sizes.
+VARIED = [(2, 300, 40, 120), (2, 300, 28, 64), (2, 40, 200, 600), (3, 20, 24, 64)]
+VARIED_GOAL = 0.7   # varied throughput over one-size throughput, at least
+
+
+def _varied_inputs(nd, n, lo, hi, seed=0):
+    rng = np.random.default_rng(seed)
+    sides = rng.integers(lo, hi + 1, size=(n, nd))
+    varied = [rng.random(tuple(int(v) for v in s), dtype=np.float32) for s in sides]
+    mean = int(round(sides.mean()))
+    return varied, rng.random((n,) + (mean,) * nd, dtype=np.float32), mean
+
+
+def _interleaved(funcs, repeats):
+    """Median seconds of each function, run in turns, every call from a cold cache
+    (a folder's sizes are new to the process)."""
+    times = {name: [] for name in funcs}
+    for _ in range(repeats):
+        for name, func in funcs.items():
+            featpool.clear_cache()
+            start = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def varied_sizes(quick, repeats, n_threads):
+    """One-size and varied-size throughput side by side: FilterBankPooling.transform
+    (defaults, 'wrap' and 'reflect'), extract_features, per-image calls with joblib."""
+    from joblib import Parallel, delayed
+
+    print(f"\n## Images of varied sizes vs the same number at their mean size "
+          f"(float32 grey, FilterBankPooling defaults, {n_threads} threads, cold caches, "
+          f"medians of {repeats} interleaved runs; goal: ratio >= {VARIED_GOAL})")
+    print(f"{'images':<34} {'mode':<8} {'one size img/s':>15} {'varied img/s':>13} "
+          f"{'ratio':>6}")
+    for nd, n, lo, hi in VARIED:
+        if quick:
+            n = max(4, n // 10)
+        varied, one, mean = _varied_inputs(nd, n, lo, hi)
+        for mode in ("wrap", "reflect"):
+            model = FilterBankPooling(mode=mode, n_threads=n_threads).fit(one[:2])
+            t = _interleaved({"one": lambda: model.transform(one),
+                              "varied": lambda: model.transform(varied)}, repeats)
+            label = f"{n} {nd}D, sides {lo}-{hi} (mean {mean})"
+            print(f"{label:<34} {mode:<8} {n / t['one']:>15.1f} {n / t['varied']:>13.1f} "
+                  f"{t['one'] / t['varied']:>6.2f}")
+    varied, one, mean = _varied_inputs(*VARIED[0])
+    n = len(varied) // (10 if quick else 1)
+    varied, one = varied[:n], one[:n]
+    t = _interleaved({"one": lambda: featpool.extract_features(one, n_threads=n_threads),
+                      "varied": lambda: featpool.extract_features(varied,
+                                                                  n_threads=n_threads)},
+                     repeats)
+    print(f"{'extract_features, ' + str(n) + ' 2D 40-120':<34} {'wrap':<8} "
+          f"{n / t['one']:>15.1f} {n / t['varied']:>13.1f} {t['one'] / t['varied']:>6.2f}")
+    # Per-image calls, as with joblib over a list of files: each run on sizes new
+    # to every process (the workers keep their caches between runs), the
+    # worker pool started before.
+    model = FilterBankPooling(n_threads=1).fit(one[:2])
+    Parallel(n_jobs=2)(delayed(model.transform)(x[None]) for x in varied[:4])
+    lists = [_varied_inputs(2, n, 40, 120, seed=1 + r)[0] for r in range(2 * repeats)]
+    serial, parallel = [], []
+    for r in range(repeats):
+        start = time.perf_counter()
+        [model.transform(x[None]) for x in lists[2 * r]]
+        serial.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        Parallel(n_jobs=2)(delayed(model.transform)(x[None]) for x in lists[2 * r + 1])
+        parallel.append(time.perf_counter() - start)
+    serial, parallel = np.median(serial), np.median(parallel)
+    print(f"\nPer-image transform calls ({n} images 2D 40-120, n_threads=1): serial loop "
+          f"{n / serial:.1f} img/s, joblib.Parallel(n_jobs=2) {n / parallel:.1f} img/s "
+          f"({serial / parallel:.2f}x the loop)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small inputs (smoke test)")
@@ -302,6 +385,8 @@ def main(argv=None):
     parser.add_argument("--classic", action="store_true",
                         help="also the classic banks (Leung-Malik, Schmid, RFS, LoG, DoG)")
     parser.add_argument("--volumes", action="store_true", help="also 3D volumes")
+    parser.add_argument("--varied", action="store_true",
+                        help="only the table of images of varied sizes vs one size")
     parser.add_argument("--mnist", help="folder holding the MNIST test set "
                         "(t10k-images-idx3-ubyte.gz); default $FEATPOOL_MNIST")
     args = parser.parse_args(argv)
@@ -312,6 +397,11 @@ def main(argv=None):
         n_tiles, tile, n_digits, large, repeats = 4, 64, 32, 512, args.repeats or 1
     else:
         n_tiles, tile, n_digits, large, repeats = 64, 128, 512, 4096, args.repeats or 5
+    if args.varied:
+        print(f"featpool {featpool.__version__}, OpenMP {config['openmp']}, {n_threads} "
+              f"threads ({os.cpu_count()} CPUs)")
+        varied_sizes(args.quick, args.repeats or (1 if args.quick else 3), n_threads)
+        return
     Scattering2D = None if args.no_kymatio else import_kymatio_scattering2d()
     print(f"featpool {featpool.__version__}, OpenMP {config['openmp']}, {n_threads} threads "
           f"for every method ({os.cpu_count()} CPUs); scipy {scipy.__version__}; Kymatio "
