@@ -194,6 +194,28 @@ def _dirichlet(d, m, n):
     return np.where(near, 1.0, value)
 
 
+def _dirichlet_grid(positions, m, n):
+    """``_dirichlet(positions[:, None] - j * n / m, m, n)`` for every sample ``j``.
+
+    With ``a = pi p / n`` and ``b = pi j / m``: ``sin(m (a - b)) = (-1)^j
+    sin(m a)`` and ``sin(a - b)``, ``cos(a - b)`` expand into products, so
+    ``len(positions) + m`` sines and cosines make the whole grid instead of
+    three per point (22% of a 400x400 image's first transform).
+    """
+    a = np.pi * np.asarray(positions, dtype=np.float64) / n
+    b = np.pi * np.arange(m) / m
+    sign = np.where(np.arange(m) % 2, -1.0, 1.0)
+    sin_ab = np.multiply.outer(np.sin(a), np.cos(b)) - np.multiply.outer(np.cos(a), np.sin(b))
+    numerator = np.multiply.outer(np.sin(m * a), sign)
+    if m % 2 == 0:
+        numerator *= np.multiply.outer(np.cos(a), np.cos(b)) + np.multiply.outer(np.sin(a),
+                                                                                np.sin(b))
+    near = np.abs(sin_ab) < 1e-12
+    value = numerator / (m * np.where(near, 1.0, sin_ab))
+    value[near] = 1.0
+    return value
+
+
 @cached
 def _running_weights(n, pad, grid, coarse):
     """(n + 1, coarse): cumulative weights of each sample over pixels pad..pad+n-1.
@@ -205,8 +227,7 @@ def _running_weights(n, pad, grid, coarse):
     if coarse == grid:
         kernel = (positions[:, None] == np.arange(coarse)[None]).astype(np.float64)
     else:
-        kernel = _dirichlet(positions[:, None] - np.arange(coarse)[None] * (grid / coarse),
-                            coarse, grid)
+        kernel = _dirichlet_grid(positions, coarse, grid)
     running = np.concatenate([np.zeros((1, coarse)), np.cumsum(kernel, axis=0)])
     running.flags.writeable = False
     return running
