@@ -31,7 +31,7 @@ from . import _spectral
 from ._cache import cached
 from ._config import working_memory_bytes
 from ._multires import (MAX_COARSE_FRACTION, Quadrature, band_layout, crop_indices,
-                        oversampling)
+                        oversampling, power_layout)
 from ._vocabulary import AVERAGING, MAX_COARSE_P, NONLINEARITIES, apply_nonlinearity
 from ._windows import MIN_PARALLEL_SIZE, pool_cells
 from .filters._bank import COMPLEX
@@ -203,15 +203,19 @@ def _band_layout(bank, index, shape, demodulate, oversampling):
     up to 3e-4).
     """
     if bank.axis_factors() is None:
-        spectra = bank.select(list(index), shape).spectra
-    else:
-        # The same float32 values as the complex spectra's real parts (their
-        # imaginary parts are 0), made without keeping a grid-sized bank.
-        factors = [_axis_factor(bank, len(shape), a, n)[list(index)]
-                   for a, n in enumerate(shape)]
-        spectra = functools.reduce(lambda a, b: a[..., None] * b.reshape(
-            (len(b),) + (1,) * (a.ndim - 1) + (-1,)), factors).astype(bank.dtype)
-    return band_layout(np.asarray(spectra), demodulate, oversampling)
+        return band_layout(np.asarray(bank.select(list(index), shape).spectra), demodulate,
+                           oversampling)
+    # The float32 power of the spectra, |c|^2 for c the float64 product of the
+    # factors rounded (the spectra's imaginary parts are 0): the same values,
+    # made in place without a grid-sized bank.
+    nd, k = len(shape), len(index)
+    rows = [_axis_factor(bank, nd, a, n)[list(index)].reshape((k,) + (1,) * a + (n,)
+                                                               + (1,) * (nd - 1 - a))
+            for a, n in enumerate(shape)]
+    power = np.empty((k,) + tuple(shape), dtype=bank.dtype)
+    np.multiply(functools.reduce(np.multiply, rows[:-1]), rows[-1], out=power, casting="unsafe")
+    np.square(power, out=power)
+    return power_layout(power, demodulate, oversampling)
 
 
 @cached

@@ -46,7 +46,8 @@ from ._vocabulary import finish_moments, moment_maps
 from ._windows import AxisWindows, window_geometry
 
 __all__ = ["BAND_ENERGY", "OVERSAMPLING", "KINKED_FACTOR", "SMOOTH_MARGIN",
-           "MAX_COARSE_FRACTION", "oversampling", "band_layout", "axis_layout", "joint_layout", "crop_indices", "Quadrature"]
+           "MAX_COARSE_FRACTION", "oversampling", "band_layout", "power_layout", "axis_layout",
+           "joint_layout", "crop_indices", "Quadrature"]
 
 BAND_ENERGY = 1e-6
 # More for maps with a kink at every zero crossing of a real oscillation.
@@ -121,11 +122,15 @@ def band_layout(spectra, demodulate, oversampling):
         A length equal to the grid's means that axis stays at full resolution
         (its centre is then 0).
     """
-    nd = spectra.ndim - 1
-    power = np.abs(spectra) ** 2
+    return power_layout(np.abs(spectra) ** 2, demodulate, oversampling)
+
+
+def power_layout(power, demodulate, oversampling):
+    """:func:`band_layout` from the filters' power ``|spectra|**2`` (n_filters, *grid)."""
+    nd = power.ndim - 1
     axes = [axis_layout(power.sum(axis=tuple(a for a in range(1, nd + 1) if a != axis)),
                         demodulate, oversampling) for axis in range(1, nd + 1)]
-    return joint_layout(axes, spectra.shape[1:])
+    return joint_layout(axes, power.shape[1:])
 
 
 def axis_layout(marginal, demodulate, oversampling):
