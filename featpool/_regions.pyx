@@ -1,0 +1,211 @@
+"""Per-label statistics of maps: one pass over each map, no loop over labels.
+
+A label image, remapped beforehand to dense indices (0..K-1, -1 for the
+background), says which object every pixel belongs to. For each map, one
+pass over its pixels adds each pixel's value to the accumulators of its
+label: the count of valid cells, the sum and sum of squares of the values
+minus a shift, the min, the max, and the sum of ``|x|^p`` for each ``p``.
+The shift is the first valid value of the label, so the variance
+``(S2 - S1^2 / n) / n`` keeps its precision for data far from zero (values
+near 1e8 with a spread of 1), where plain sums of squares would cancel.
+
+Optionally each object's bounding box is cut into a pyramid of adaptive
+cells (PyTorch's bins, as featpool's image pyramid), and a pixel also adds
+to the cells of every level that hold it (adaptive bins may overlap by one
+pixel, so up to two cells per axis and level).
+
+Maps are read as the pooling kernel reads them (``_load`` of _pooling.pxd):
+real maps, or complex responses stored as interleaved (re, im) pairs through
+a nonlinearity code, so no modulus map is written. Accumulators are float64
+and accumulate across calls: the caller feeds the maps tile by tile or a few
+filters at a time. Threads split the maps, each writing only its own rows of
+``acc``; each map is visited in pixel order, so the result does not depend
+on the number of threads. Kernels return nothing and never raise:
+featpool/regions.py validates and allocates.
+"""
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t
+
+from featpool._pooling cimport floating, Opts, _load, _better, _power
+
+# Keep in sync with featpool/regions.py::STATS.
+cdef enum:
+    S_COUNT = 0
+    S_SHIFT = 1
+    S_SUM = 2
+    S_SUMSQ = 3
+    S_MIN = 4
+    S_MAX = 5
+    S_POWERS = 6
+
+
+cdef struct Layout:
+    Py_ssize_t nd          # 2 or 3 spatial axes (2D maps are read as one plane)
+    Py_ssize_t D, H, W     # the maps' (tile's) shape
+    Py_ssize_t z0, y0, x0  # the tile's origin in the whole image
+    const Py_ssize_t* box  # per label: first index and extent per axis (z, y, x)
+    const Py_ssize_t* levels
+    Py_ssize_t n_levels
+    Py_ssize_t n_cells     # cells per label (1 without a pyramid)
+    Py_ssize_t n_stats
+    const double* powers
+    Py_ssize_t n_powers
+    bint omit
+    bint extremes
+    bint moments
+
+
+cdef inline void _add(double* a, double v, Layout* L) noexcept nogil:
+    """Add one value to one cell's accumulators."""
+    cdef Py_ssize_t k
+    cdef double d
+    if a[S_COUNT] == 0:
+        a[S_SHIFT] = v
+    a[S_COUNT] += 1
+    if L.moments:
+        d = v - a[S_SHIFT]
+        a[S_SUM] += d
+        a[S_SUMSQ] += d * d
+    if L.extremes:
+        if _better(v, a[S_MAX], False):
+            a[S_MAX] = v
+        if _better(v, a[S_MIN], True):
+            a[S_MIN] = v
+    for k in range(L.n_powers):
+        a[S_POWERS + k] += _power(v, L.powers[k])
+
+
+cdef inline void _bins(Py_ssize_t r, Py_ssize_t n, Py_ssize_t g, Py_ssize_t* lo,
+                       Py_ssize_t* hi) noexcept nogil:
+    """The adaptive bins lo..hi (inclusive) of g over n that hold offset r.
+
+    Bin i spans floor(i n / g) <= r < ceil((i + 1) n / g).
+    """
+    lo[0] = (r * g) // n
+    hi[0] = ((r + 1) * g + n - 1) // n - 1
+
+
+cdef void _pyramid_add(double* acc, Py_ssize_t label, Py_ssize_t z, Py_ssize_t y,
+                       Py_ssize_t x, double v, Layout* L) noexcept nogil:
+    """Add v to every pyramid cell of ``label`` that holds pixel (z, y, x)."""
+    cdef const Py_ssize_t* b = L.box + 6 * label
+    cdef Py_ssize_t i, g, offset = 0, zl, zh, yl, yh, xl, xh, cz, cy, cx
+    cdef double* base = acc + label * L.n_cells * L.n_stats
+    for i in range(L.n_levels):
+        g = L.levels[i]
+        if L.nd == 3:
+            _bins(z - b[0], b[3], g, &zl, &zh)
+        else:
+            zl = 0
+            zh = 0
+        _bins(y - b[1], b[4], g, &yl, &yh)
+        _bins(x - b[2], b[5], g, &xl, &xh)
+        for cz in range(zl, zh + 1):
+            for cy in range(yl, yh + 1):
+                for cx in range(xl, xh + 1):
+                    _add(base + (offset + (cz * g + cy) * g + cx) * L.n_stats, v, L)
+        offset += g * g * (g if L.nd == 3 else 1)
+
+
+cdef void _one_map(const floating* row, int transform, bint cplx, const Py_ssize_t* labels,
+                   double* acc, Layout* L) noexcept nogil:
+    cdef Opts o
+    cdef Py_ssize_t z, y, x, pos = 0, label
+    cdef double v
+    cdef bint flat = L.n_levels == 1 and L.levels[0] == 1
+    o.transform = transform
+    o.cplx = cplx
+    for z in range(L.D):
+        for y in range(L.H):
+            for x in range(L.W):
+                label = labels[pos]
+                if label >= 0:
+                    v = _load(row, pos, &o)
+                    if not (L.omit and v != v):
+                        if flat:
+                            _add(acc + label * L.n_stats, v, L)
+                        else:
+                            _pyramid_add(acc, label, L.z0 + z, L.y0 + y, L.x0 + x, v, L)
+                pos += 1
+
+
+def accumulate(const floating[:, ::1] x, const Py_ssize_t[::1] source,
+               const int[::1] transform, const Py_ssize_t[::1] target, bint cplx,
+               const Py_ssize_t[::1] labels, const Py_ssize_t[::1] shape,
+               const Py_ssize_t[::1] origin, const Py_ssize_t[:, ::1] box,
+               const Py_ssize_t[::1] levels, const double[::1] powers, bint omit,
+               bint extremes, bint moments, double[:, :, ::1] acc, int n_threads):
+    """Add maps to the per-label accumulators.
+
+    IN x (n_in, n_pixels), or (n_in, 2 n_pixels) interleaved with ``cplx``;
+    map m reads row source[m] through nonlinearity code transform[m] (T_* of
+    _pooling.pxd) into row target[m] of acc. IN labels (n_pixels,) dense
+    label of each pixel of a tile of ``shape`` (D, H, W, nd) (2D: D = 1),
+    whose first pixel is ``origin`` (z, y, x) in the whole image (-1: none);
+    box (K, 6) each label's first index and extent per axis (z, y, x);
+    levels the pyramid over each box (``(1,)``: whole objects).
+    INOUT acc (n_targets, K * n_cells, 6 + len(powers)).
+    """
+    cdef Layout L
+    cdef Py_ssize_t m, n_maps = source.shape[0]
+    cdef Py_ssize_t i, g
+    if n_maps == 0 or labels.shape[0] == 0 or box.shape[0] == 0:
+        return  # nothing to add (and no first element to point at)
+    L.nd = 3 if shape[3] == 3 else 2
+    L.D = shape[0]
+    L.H = shape[1]
+    L.W = shape[2]
+    L.z0 = origin[0]
+    L.y0 = origin[1]
+    L.x0 = origin[2]
+    L.box = &box[0, 0]
+    L.levels = &levels[0]
+    L.n_levels = levels.shape[0]
+    L.n_cells = 0
+    for i in range(levels.shape[0]):
+        g = levels[i]
+        L.n_cells += g * g * (g if L.nd == 3 else 1)
+    L.n_stats = acc.shape[2]
+    L.powers = &powers[0] if powers.shape[0] else NULL
+    L.n_powers = powers.shape[0]
+    L.omit = omit
+    L.extremes = extremes
+    L.moments = moments
+    for m in prange(n_maps, schedule="static", nogil=True, num_threads=n_threads):
+        _one_map(&x[source[m], 0], transform[m], cplx, &labels[0], &acc[target[m], 0, 0],
+                 &L)
+
+
+def geometry(const Py_ssize_t[::1] labels, const Py_ssize_t[::1] shape, int64_t[::1] area,
+             Py_ssize_t[:, ::1] box, double[:, ::1] centroid):
+    """Area, bounding box and coordinate sums of every label, in one pass.
+
+    IN labels (D * H * W,) dense labels (-1: none). OUT area (K,), box (K, 6)
+    first and last index per axis (z, y, x) (the caller initialises first to
+    the shape and last to -1), centroid (K, 3) sums of coordinates.
+    """
+    cdef Py_ssize_t z, y, x, pos = 0, label
+    with nogil:
+        for z in range(shape[0]):
+            for y in range(shape[1]):
+                for x in range(shape[2]):
+                    label = labels[pos]
+                    pos += 1
+                    if label < 0:
+                        continue
+                    area[label] += 1
+                    centroid[label, 0] += z
+                    centroid[label, 1] += y
+                    centroid[label, 2] += x
+                    if z < box[label, 0]:
+                        box[label, 0] = z
+                    if y < box[label, 1]:
+                        box[label, 1] = y
+                    if x < box[label, 2]:
+                        box[label, 2] = x
+                    if z > box[label, 3]:
+                        box[label, 3] = z
+                    if y > box[label, 4]:
+                        box[label, 4] = y
+                    if x > box[label, 5]:
+                        box[label, 5] = x

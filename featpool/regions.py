@@ -1,0 +1,297 @@
+"""Features per object: the pipeline's responses pooled inside each labelled region.
+
+A label image (0 = background, any other integer an object, as
+:func:`skimage.measure.label` makes them) or a boolean mask (the one-object
+case) says where to pool. The responses are computed on the whole image, so
+an object near another sees its true surroundings, a few filters at a time;
+one pass of a Cython kernel (``_regions.pyx``) over each response map adds
+every pixel to its object's statistics (count, sum, sum of squares, min,
+max, powers), so there is no loop over objects and no crop per object.
+
+Optionally each object's bounding box is cut into a pyramid of cells
+(``levels``), as the image pyramid cuts an image (PyTorch's adaptive bins):
+every object then has a vector of the same length, whatever its size. A
+cell that holds none of the object's pixels (a thin diagonal object, say)
+is NaN, as is an object whose pixels are all NaN with ``nan_policy='omit'``.
+"""
+import numpy as np
+
+from . import _regions
+from ._config import effective_n_threads
+from ._engine import region_responses
+from ._vocabulary import KERNEL_NONLINEARITIES, NAN_POLICIES, OPS, check_option
+from .feature_names import feature_names
+from .invariance import apply_invariances
+from .normalization import normalize
+from .pipeline import DEFAULTS, build_banks, check_invariances, output_maps, training_images
+from .pooling import _check_levels, as_poolings
+from .responses import _check_mode, _check_engine_nonlinearity
+from .samples import read_samples
+
+__all__ = ["region_features", "region_pool", "region_geometry"]
+
+#: Accumulators per cell, in the kernel's order (``S_*`` in _regions.pyx); then one
+#: sum of powers per exponent.
+STATS = ("count", "shift", "sum", "sumsq", "min", "max")
+#: Labels at or beyond this are refused (the kernel indexes with them densely).
+MAX_LABEL = 2 ** 31
+#: The defaults of region_features that differ from the pipeline's: whole
+#: objects, and a border mode that does not wrap one side onto the other.
+REGION_DEFAULTS = dict(DEFAULTS, levels=(1,), mode="reflect")
+
+
+# --------------------------------------------------------------------------
+# Label images
+# --------------------------------------------------------------------------
+
+def _check_labels(labels, spatial, owner, name="labels"):
+    """``labels`` as an integer array of shape ``spatial``: a bool mask is label 1."""
+    if isinstance(labels, np.ma.MaskedArray):
+        raise TypeError(f"The '{name}' parameter of {owner} must be a plain integer array, "
+                        f"not a masked array.")
+    try:
+        labels = np.asarray(labels)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"The '{name}' parameter of {owner} must be an integer label image. "
+                        f"Got {type(labels).__name__}: {error}") from None
+    if labels.dtype == bool:
+        labels = labels.view(np.uint8)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"The '{name}' parameter of {owner} must be an integer label image "
+                        f"(0 = background) or a boolean mask. Got an array of dtype "
+                        f"{labels.dtype} instead.")
+    if spatial is not None and labels.shape != tuple(spatial):
+        raise ValueError(f"The '{name}' parameter of {owner} must have the image's spatial "
+                         f"shape {tuple(spatial)}. Got shape {labels.shape} instead.")
+    if labels.size and labels.dtype.kind == "i" and labels.min() < 0:
+        raise ValueError(f"The '{name}' parameter of {owner} must hold labels >= 0 "
+                         f"(0 = background). Got {labels.min()} instead.")
+    if labels.size and labels.max() >= MAX_LABEL:
+        raise ValueError(f"The '{name}' parameter of {owner} must hold labels below 2**31. "
+                         f"Got {labels.max()} instead.")
+    return labels
+
+
+def _dense(labels):
+    """(dense, present): each pixel's index among the labels present (-1 for 0), in order."""
+    flat = labels.ravel()
+    top = int(flat.max()) if flat.size else 0
+    if top <= max(flat.size, 2 ** 16):  # a lookup table: no sort
+        counts = np.bincount(flat.astype(np.intp, copy=False), minlength=top + 1)
+        present = np.flatnonzero(counts[1:]) + 1
+        lut = np.full(top + 1, -1, dtype=np.intp)
+        lut[present] = np.arange(len(present))
+        return lut[flat], present
+    values, inverse = np.unique(flat, return_inverse=True)
+    dense = inverse.astype(np.intp).ravel()
+    if values[0] == 0:
+        dense -= 1
+        values = values[1:]
+    return dense, values.astype(np.intp)
+
+
+def _as_3d(spatial):
+    """(D, H, W, nd) for the kernels: a 2D grid is one plane."""
+    return np.array((1,) * (3 - len(spatial)) + tuple(spatial) + (len(spatial),), np.intp)
+
+
+def _geometry(dense, spatial, n_labels):
+    """Area, box (K, 6: first index and extent per axis z, y, x), coordinate sums."""
+    area = np.zeros(n_labels, dtype=np.int64)
+    box = np.empty((n_labels, 6), dtype=np.intp)
+    box[:, :3], box[:, 3:] = _as_3d(spatial)[:3], -1
+    sums = np.zeros((n_labels, 3))
+    _regions.geometry(dense, _as_3d(spatial), area, box, sums)
+    box[:, 3:] += 1 - box[:, :3]
+    return area, box, sums
+
+
+def region_geometry(labels):
+    """Label, area, bounding box and centroid of every object, as regionprops_table names them.
+
+    Parameters
+    ----------
+    labels : ndarray of int or bool, 2D or 3D
+        A label image (0 = background) or a boolean mask (one object, label 1).
+
+    Returns
+    -------
+    columns : dict of str to ndarray
+        ``label``, ``area`` (pixels or voxels), ``bbox-0`` ... (first index
+        per axis, then one past the last), ``centroid-0`` ...: one entry per
+        label present, in increasing order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool.regions import region_geometry
+    >>> labels = np.array([[0, 5, 5], [0, 0, 2]])
+    >>> geometry = region_geometry(labels)
+    >>> geometry["label"].tolist(), geometry["area"].tolist(), geometry["bbox-3"].tolist()
+    ([2, 5], [1, 2], [3, 3])
+    """
+    labels = _check_labels(labels, None, "region_geometry")
+    if labels.ndim not in (2, 3):
+        raise ValueError(f"The 'labels' parameter of region_geometry must be 2D or 3D. Got "
+                         f"shape {labels.shape} instead.")
+    dense, present = _dense(labels)
+    return _columns(present, *_geometry(dense, labels.shape, len(present)), labels.ndim)
+
+
+def _columns(present, area, box, sums, nd):
+    columns = {"label": present.copy(), "area": area}
+    first, extent = box[:, 3 - nd:3], box[:, 6 - nd:]
+    for a in range(nd):
+        columns[f"bbox-{a}"] = first[:, a].copy()
+    for a in range(nd):
+        columns[f"bbox-{nd + a}"] = first[:, a] + extent[:, a]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for a in range(nd):
+            columns[f"centroid-{a}"] = sums[:, 3 - nd + a] / area
+    return columns
+
+
+# --------------------------------------------------------------------------
+# Statistics per label
+# --------------------------------------------------------------------------
+
+class _Accumulator:
+    """Per (map, label, cell) accumulators that maps are added to, chunk by chunk."""
+
+    def __init__(self, n_targets, box, spatial, levels, ops, powers, omit, n_threads):
+        self.box, self.spatial = box, tuple(spatial)
+        self.levels = np.array(levels, dtype=np.intp)
+        self.n_cells = sum(g ** len(spatial) for g in levels)
+        self.powers = np.array(sorted(set(powers)), dtype=np.float64)
+        self.omit, self.n_threads = omit, n_threads
+        self.extremes = any(op in ("max", "min") for op in ops)
+        self.moments = any(op in ("mean", "sum", "var", "std") for op in ops)
+        n_stats = len(STATS) + len(self.powers)
+        self.acc = np.zeros((n_targets, len(box) * self.n_cells, n_stats))
+        self.acc[:, :, STATS.index("min")] = np.inf
+        self.acc[:, :, STATS.index("max")] = -np.inf
+
+    def add(self, rows, source, transform, target, cplx, dense, origin, shape):
+        """Add maps ``rows`` (n, n_pixels) (complex: interleaved) over a tile of the labels."""
+        origin = np.array((0,) * (3 - len(origin)) + tuple(origin), dtype=np.intp)
+        _regions.accumulate(rows, np.asarray(source, np.intp),
+                            np.asarray(transform, np.intc), np.asarray(target, np.intp),
+                            cplx, dense, _as_3d(shape), origin, self.box, self.levels,
+                            self.powers, self.omit, self.extremes, self.moments, self.acc,
+                            self.n_threads)
+
+    def finish(self, op, p, levels=None):
+        """One op's values (n_targets, K, n_cells of ``levels``); NaN for empty cells."""
+        acc = self.acc.reshape(len(self.acc), len(self.box), self.n_cells, self.acc.shape[2])
+        if levels is not None and tuple(levels) != tuple(self.levels):
+            nd = len(self.spatial)
+            starts = np.cumsum([0] + [g ** nd for g in self.levels])
+            where = {int(g): i for i, g in reversed(list(enumerate(self.levels)))}
+            keep = np.concatenate([np.arange(starts[where[g]], starts[where[g] + 1])
+                                   for g in levels])
+            acc = acc[:, :, keep]
+        n, shift, s1, s2, low, high = (acc[..., i] for i in range(len(STATS)))
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if op == "max":
+                value = high.copy()
+            elif op == "min":
+                value = low.copy()
+            elif op == "sum":
+                value = s1 + n * shift
+            elif op == "mean":
+                value = shift + s1 / n
+            elif op == "lp":
+                sp = acc[..., len(STATS) + int(np.searchsorted(self.powers, p))]
+                value = np.maximum(sp / n, 0) ** (1.0 / p)
+            else:
+                mean = s1 / n
+                value = np.maximum(s2 / n - mean * mean, 0)
+                value = np.sqrt(value) if op == "std" else value
+        value[n == 0] = np.nan
+        return value
+
+
+def _check_ops(ops, owner):
+    ops = (ops,) if isinstance(ops, str) else tuple(ops)
+    if not ops:
+        raise ValueError(f"The 'op' parameter of {owner} must name at least one op.")
+    for op in ops:
+        check_option(op, "op", OPS)
+    return ops
+
+
+def region_pool(x, labels, op="mean", ndim=2, p=2.0, nan_policy="propagate", levels=(1,),
+                n_threads=None):
+    """Pool maps inside each labelled region: one pass per map for every op and label.
+
+    Parameters
+    ----------
+    x : array-like of shape (..., *spatial)
+        Maps; the last ``ndim`` axes are pooled, leading axes carried
+        through. float32 and float64 are read natively, other numbers as
+        float64.
+    labels : ndarray of int or bool, shape ``spatial``
+        Label image (0 = background) or boolean mask (one region, label 1).
+    op : str or sequence of str, default 'mean'
+        Ops of :func:`featpool.pool2d`: 'max', 'min', 'sum', 'mean', 'lp',
+        'var', 'std'. Several ops share the one pass.
+    ndim : {2, 3}, default 2
+    p : float, default 2.0
+        Exponent of 'lp' (``(mean |x|^p)^(1/p)``).
+    nan_policy : {'propagate', 'omit'}, default 'propagate'
+        'propagate': a NaN in a region makes its values NaN; 'omit': NaNs
+        are skipped (a region with no valid cell gives NaN).
+    levels : sequence of int, default (1,)
+        A pyramid over each region's bounding box (PyTorch's adaptive bins);
+        ``(1,)`` pools whole regions. A cell with none of the region's
+        pixels is NaN.
+    n_threads : int, optional
+        As in :func:`featpool.set_config`; results do not depend on it.
+
+    Returns
+    -------
+    pooled : dict
+        ``'label'``: the labels present, increasing (K,); then for each op
+        an array (..., K, n_cells) in ``x``'s float dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool.regions import region_pool
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> pooled = region_pool(x, np.array([[1, 1, 0], [4, 4, 4]]), op=("mean", "max"))
+    >>> pooled["label"].tolist(), pooled["mean"][:, 0].tolist(), pooled["max"][:, 0].tolist()
+    ([1, 4], [0.5, 4.0], [1.0, 5.0])
+    """
+    owner = "region_pool"
+    if ndim not in (2, 3):
+        raise ValueError(f"The 'ndim' parameter of {owner} must be 2 or 3. Got {ndim!r} "
+                         f"instead.")
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"The 'x' parameter of {owner} must hold real numbers. Got dtype "
+                        f"{x.dtype} instead.")
+    if x.ndim < ndim:
+        raise ValueError(f"The 'x' parameter of {owner} must have at least ndim={ndim} axes. "
+                         f"Got shape {x.shape} instead.")
+    x = np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.float32, np.float64)
+                             else np.float64)
+    ops = _check_ops(op, owner)
+    check_option(nan_policy, "nan_policy", NAN_POLICIES)
+    levels = _check_levels(levels, owner)
+    spatial = x.shape[x.ndim - ndim:]
+    labels = _check_labels(labels, spatial, owner)
+    dense, present = _dense(labels)
+    _, box, _ = _geometry(dense, spatial, len(present))
+    lead = x.shape[:x.ndim - ndim]
+    rows = x.reshape(-1, int(np.prod(spatial)))
+    acc = _Accumulator(len(rows), box, spatial, levels, ops,
+                       [p] if "lp" in ops else [], nan_policy == "omit",
+                       effective_n_threads(n_threads))
+    index = np.arange(len(rows))
+    acc.add(rows, index, np.zeros(len(rows)), index, False, dense, (0,) * ndim, spatial)
+    pooled = {"label": present}
+    for name in ops:
+        value = acc.finish(name, float(p)).astype(x.dtype, copy=False)
+        pooled[name] = value.reshape(lead + value.shape[1:])
+    return pooled

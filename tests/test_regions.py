@@ -1,0 +1,155 @@
+"""Tests for featpool/regions.py and its kernel featpool/_regions.pyx."""
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from featpool.regions import region_geometry, region_pool
+
+from _reference import OPS, reference_region_pool
+
+SHAPES = {2: (13, 11), 3: (5, 6, 7)}
+
+
+def _labels(nd, dtype, seed=0):
+    """Labels 1, 5 and 900 (others absent), one touching every border, a one-pixel one."""
+    rng = np.random.default_rng(seed)
+    shape = SHAPES[nd]
+    labels = rng.choice(np.array([0, 1, 5], dtype=dtype), size=shape, p=[0.3, 0.4, 0.3])
+    labels[(0,) * nd] = 0
+    labels[(slice(None),) * (nd - 1) + (-1,)] = 5          # the last column: a border
+    labels[(2,) * nd] = 0 if dtype == np.uint8 else 900     # one pixel
+    if dtype == np.uint8:
+        labels[(2,) * nd] = 200
+    return labels
+
+
+def _assert_close(actual, expected, dtype):
+    rtol = 2e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("label_dtype, levels", [(np.uint8, (1,)), (np.uint16, (1, 2)),
+                                                 (np.int32, (2, 1, 3)), (np.int64, (1,))])
+def test_region_pool_matches_reference(nd, dtype, label_dtype, levels):
+    rng = np.random.default_rng(nd)
+    x = (rng.standard_normal((2,) + SHAPES[nd]) * 3).astype(dtype)
+    labels = _labels(nd, label_dtype)
+    pooled = region_pool(x, labels, op=OPS, ndim=nd, p=3.0, levels=levels)
+    present = np.unique(labels)[1:]
+    np.testing.assert_array_equal(pooled["label"], present)
+    for op in OPS:
+        assert pooled[op].dtype == dtype
+        _, expected = reference_region_pool(x, labels, op, nd, p=3.0, levels=levels)
+        _assert_close(pooled[op], expected, dtype)
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_region_pool_matches_labeled_comprehension(nd):
+    rng = np.random.default_rng(3)
+    x = rng.random(SHAPES[nd])
+    labels = _labels(nd, np.int32)
+    index = np.unique(labels)[1:]
+    pooled = region_pool(x, labels, op=("mean", "max", "min", "std", "sum", "var"), ndim=nd)
+    for op, func in [("mean", np.mean), ("max", np.max), ("min", np.min), ("std", np.std),
+                     ("sum", np.sum), ("var", np.var)]:
+        expected = ndimage.labeled_comprehension(x, labels, index, func, float, np.nan)
+        np.testing.assert_allclose(pooled[op][:, 0], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("policy", ["propagate", "omit"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_inside_a_region(policy, dtype):
+    x = np.arange(30, dtype=dtype).reshape(5, 6)
+    labels = np.zeros((5, 6), dtype=np.int32)
+    labels[:2], labels[3:, :3], labels[4, 5] = 1, 2, 3
+    x[0, 1] = np.nan
+    x[4, 5] = np.nan  # label 3 is all NaN
+    pooled = region_pool(x, labels, op=OPS, nan_policy=policy, levels=(1, 2))
+    for op in OPS:
+        _, expected = reference_region_pool(x, labels, op, 2, nan_policy=policy, levels=(1, 2))
+        _assert_close(pooled[op], expected, dtype)
+        assert np.isnan(pooled[op][2]).all()
+        assert np.isnan(pooled[op][0, 0]) == (policy == "propagate")
+
+
+def test_variance_keeps_precision_far_from_zero():
+    rng = np.random.default_rng(0)
+    x = 1e8 + rng.standard_normal((40, 40))
+    labels = rng.integers(1, 4, (40, 40))
+    pooled = region_pool(x, labels, op=("std", "mean"), levels=(1, 2))
+    for op in ("std", "mean"):
+        _, expected = reference_region_pool(x, labels, op, 2, levels=(1, 2))
+        np.testing.assert_allclose(pooled[op], expected, rtol=1e-9)
+
+
+def test_result_equal_in_diff_n_threads():
+    rng = np.random.default_rng(1)
+    x = rng.random((6, 30, 31)).astype(np.float32)
+    labels = rng.integers(0, 20, (30, 31))
+    one = region_pool(x, labels, op=OPS, levels=(1, 3), n_threads=1)
+    many = region_pool(x, labels, op=OPS, levels=(1, 3), n_threads=4)
+    for op in OPS:
+        np.testing.assert_array_equal(one[op], many[op])
+
+
+def test_empty_cells_and_label_images():
+    # A diagonal object leaves the off-diagonal cells of its 2x2 pyramid empty.
+    labels = np.eye(4, dtype=int)
+    pooled = region_pool(np.ones((4, 4)), labels, op="mean", levels=(2,))
+    np.testing.assert_array_equal(pooled["mean"][0], [1, np.nan, np.nan, 1])
+    empty = region_pool(np.ones((2, 4, 4)), np.zeros((4, 4), int), op="max")
+    assert empty["label"].shape == (0,) and empty["max"].shape == (2, 0, 1)
+
+
+def test_bool_mask_is_label_one():
+    x = np.arange(12.0).reshape(3, 4)
+    mask = x % 2 == 0
+    pooled = region_pool(x, mask, op="mean")
+    assert pooled["label"].tolist() == [1]
+    assert pooled["mean"][0, 0] == x[mask].mean()
+
+
+def test_large_sparse_labels_use_sort():
+    labels = np.zeros((4, 5), dtype=np.int64)
+    labels[0, 0], labels[3, 4] = 2**31 - 1, 7
+    pooled = region_pool(np.arange(20.0).reshape(4, 5), labels, op="max")
+    assert pooled["label"].tolist() == [7, 2**31 - 1]
+    assert pooled["max"][:, 0].tolist() == [19.0, 0.0]
+
+
+@pytest.mark.parametrize("labels, error, match", [
+    (np.zeros((4, 4)), TypeError, "integer label image .* Got an array of dtype float64"),
+    (-np.ones((4, 4), int), ValueError, "labels >= 0 .* Got -1"),
+    (np.zeros((4, 5), int), ValueError, r"shape \(4, 4\). Got shape \(4, 5\)"),
+    (np.full((4, 4), 2**31, np.int64), ValueError, "below 2\\*\\*31. Got 2147483648"),
+    (np.ma.zeros((4, 4), int), TypeError, "not a masked array"),
+])
+def test_bad_label_images(labels, error, match):
+    with pytest.raises(error, match=f"The 'labels' parameter of region_pool must .*{match}"):
+        region_pool(np.zeros((4, 4)), labels)
+
+
+def test_bad_arguments():
+    labels = np.ones((4, 4), int)
+    with pytest.raises(ValueError, match="'op' parameter must be one of"):
+        region_pool(np.zeros((4, 4)), labels, op="median")
+    with pytest.raises(ValueError, match="'nan_policy' parameter"):
+        region_pool(np.zeros((4, 4)), labels, nan_policy="raise")
+    with pytest.raises(TypeError, match="'x' parameter of region_pool must hold real"):
+        region_pool(np.zeros((4, 4), complex), labels)
+    with pytest.raises(ValueError, match="'ndim' parameter of region_pool must be 2 or 3"):
+        region_pool(np.zeros((4, 4)), labels, ndim=1)
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_geometry_matches_regionprops_table(nd):
+    measure = pytest.importorskip("skimage.measure")
+    labels = _labels(nd, np.uint16)
+    ours = region_geometry(labels)
+    theirs = measure.regionprops_table(labels, properties=("label", "area", "bbox",
+                                                           "centroid"))
+    assert list(ours) == list(theirs)
+    for name in theirs:
+        np.testing.assert_allclose(ours[name], theirs[name], err_msg=name)
