@@ -19,16 +19,18 @@ import numpy as np
 from . import _regions
 from ._config import effective_n_threads
 from ._engine import region_responses
-from ._vocabulary import KERNEL_NONLINEARITIES, NAN_POLICIES, OPS, check_option
-from .feature_names import feature_names
+from ._vocabulary import (KERNEL_NONLINEARITIES, NAN_POLICIES, NONLINEARITIES, OPS,
+                          check_option)
+from .feature_names import describe_maps, feature_names
 from .invariance import apply_invariances
 from .normalization import normalize
 from .pipeline import DEFAULTS, build_banks, check_invariances, output_maps, training_images
-from .pooling import _check_levels, as_poolings
-from .responses import _check_mode, _check_engine_nonlinearity
+from .pooling import as_poolings
+from .responses import BORDER_MODES
 from .samples import read_samples
 
-__all__ = ["region_features", "region_pool", "region_geometry"]
+__all__ = ["pooled_regions", "region_features", "region_geometry", "region_pool",
+           "region_poolings"]
 
 #: Accumulators per cell, in the kernel's order (``S_*`` in _regions.pyx); then one
 #: sum of powers per exponent.
@@ -278,7 +280,7 @@ def region_pool(x, labels, op="mean", ndim=2, p=2.0, nan_policy="propagate", lev
                              else np.float64)
     ops = _check_ops(op, owner)
     check_option(nan_policy, "nan_policy", NAN_POLICIES)
-    levels = _check_levels(levels, owner)
+    levels = as_poolings("mean", levels, owner)[0].levels
     spatial = x.shape[x.ndim - ndim:]
     labels = _check_labels(labels, spatial, owner)
     dense, present = _dense(labels)
@@ -295,3 +297,187 @@ def region_pool(x, labels, op="mean", ndim=2, p=2.0, nan_policy="propagate", lev
         value = acc.finish(name, float(p)).astype(x.dtype, copy=False)
         pooled[name] = value.reshape(lead + value.shape[1:])
     return pooled
+
+
+# --------------------------------------------------------------------------
+# The pipeline per object
+# --------------------------------------------------------------------------
+
+def _union_levels(poolings):
+    levels = []
+    for pooling in poolings:
+        levels += [g for g in pooling.levels if g not in levels]
+    return levels
+
+
+def pooled_regions(sample, dense, box, bank, poolings, *, nonlinearity="modulus",
+                   mode="reflect", rotation=None, scale_pooling=None, normalization="power",
+                   dtype=np.float32, n_threads=None):
+    """Feature vectors of the labelled objects of one validated sample.
+
+    Parameters
+    ----------
+    sample : ndarray (C, *spatial)
+        As :func:`featpool.samples.read_samples` gives one sample.
+    dense : ndarray of intp (n_pixels,)
+        Each pixel's object index (0..K-1, -1: none), C order.
+    box : ndarray of intp (K, 6)
+        Each object's first index and extent per axis (z, y, x).
+    bank : FilterBank
+    poolings : tuple of Pooling
+        Pyramids only (``levels``), cut over each object's bounding box.
+    nonlinearity, mode, rotation, scale_pooling, normalization, dtype, n_threads
+        As in :class:`~featpool.FilterBankPooling`.
+
+    Returns
+    -------
+    features : ndarray (K, C * n_maps * n_cells)
+        In the order of :func:`featpool.feature_names.feature_names`;
+        NaN in the cells that hold none of an object's pixels (the norm of
+        ``normalization`` is taken over the other features).
+    """
+    n_threads = effective_n_threads(n_threads)
+    spatial = sample.shape[1:]
+    kinds = NONLINEARITIES[nonlinearity]
+    maps = describe_maps(bank, nonlinearity)
+    n_channels, n_kinds, n_maps = len(sample), len(kinds), len(maps)
+    acc = _Accumulator(n_channels * n_maps, box, spatial, _union_levels(poolings),
+                       {p.op for p in poolings}, [p.p for p in poolings if p.op == "lp"],
+                       False, n_threads)
+    grid = dense.reshape(spatial)
+    x = np.ascontiguousarray(sample, dtype=bank.dtype)
+    responses = region_responses(x, bank, mode, n_threads) if len(box) else ()
+    for filters, origin, y in responses:
+        size = y.shape[2:]
+        tile = grid[tuple(slice(o, o + s) for o, s in zip(origin, size))]
+        c, j, k = np.meshgrid(np.arange(n_channels), np.arange(len(filters)),
+                              np.arange(n_kinds), indexing="ij")
+        rows = np.ascontiguousarray(y).reshape(n_channels * len(filters), -1)
+        acc.add(rows.view(rows.real.dtype), (c * len(filters) + j).ravel(),
+                np.array([KERNEL_NONLINEARITIES[kind] for kind in kinds])[k.ravel()],
+                (c * n_maps + np.asarray(filters)[j] * n_kinds + k).ravel(), True,
+                np.ascontiguousarray(tile).ravel(), origin, size)
+    pooled = np.concatenate([acc.finish(p.op, p.p, p.levels) for p in poolings], axis=-1)
+    pooled = pooled.reshape(n_channels, n_maps, len(box), pooled.shape[-1])
+    features = apply_invariances(pooled.transpose(2, 0, 1, 3), maps, rotation,
+                                 scale_pooling)[0]
+    features = features.reshape(len(box), int(np.prod(features.shape[1:]))).astype(dtype)
+    empty = np.isnan(features)
+    features[empty] = 0
+    features = normalize(features, normalization)
+    features[empty] = np.nan
+    return features
+
+
+def _read_image(image, channel_axis, owner):
+    """(sample (C, *spatial), mask of valid pixels or None) of one image."""
+    valid = None
+    if isinstance(image, np.ma.MaskedArray):
+        valid = ~np.ma.getmaskarray(image)
+        if channel_axis is not None:
+            valid = valid.all(axis=channel_axis)
+        image = image.data
+    image = np.asarray(image) if isinstance(image, np.ndarray) else image
+    if channel_axis is not None and isinstance(channel_axis, int) and channel_axis >= 0:
+        channel_axis += 1
+    samples, _ = read_samples(np.asarray(image)[None], channel_axis=channel_axis)
+    return samples[0], valid
+
+
+def region_features(image, labels=None, **params):
+    """Features of every object of a label image: one row per label, as regionprops_table.
+
+    The image is filtered whole by the pipeline's bank (so an object near
+    another sees its true surroundings), a few filters at a time, and each
+    response map is pooled inside every object in one pass.
+
+    Parameters
+    ----------
+    image : array-like, 2D, colour (``channel_axis``) or 3D
+        One image. A :class:`numpy.ma.MaskedArray` pools only its unmasked
+        pixels (with ``labels``: only the unmasked pixels of each object);
+        the filters still read the values under the mask.
+    labels : ndarray of int or bool, the image's spatial shape, optional
+        A label image (0 = background), as :func:`skimage.measure.label`
+        gives; a boolean mask is one object, label 1. Optional for a masked
+        image.
+    **params
+        Parameters of :class:`~featpool.FilterBankPooling` by name. Two
+        defaults differ: ``levels=(1,)`` (whole objects; ``(1, 2)`` adds a
+        2x2 grid over each object's bounding box, PyTorch's adaptive bins,
+        and a cell with none of the object's pixels is NaN) and
+        ``mode='reflect'`` (no wrap-around of one border onto the other).
+        Sliding-window poolings and ``second_layer`` are refused.
+
+    Returns
+    -------
+    columns : dict of str to ndarray
+        ``label``, ``area``, ``bbox-0`` ..., ``centroid-0`` ...
+        (:func:`region_geometry`), then one column per feature, named as
+        :meth:`~featpool.FilterBankPooling.get_feature_names_out` names
+        them; one row per label present, in increasing order (none for an
+        image without objects). ``pandas.DataFrame(columns)`` makes a table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featpool import region_features
+    >>> image = np.random.default_rng(0).random((64, 64))
+    >>> labels = np.zeros((64, 64), dtype=int)
+    >>> labels[5:20, 5:30], labels[40:60, 30:50] = 1, 7
+    >>> table = region_features(image, labels, n_scales=2, pooling=("mean", "max"))
+    >>> table["label"], table["area"]
+    (array([1, 7]), array([375, 400]))
+    >>> list(table)[:7], list(table)[-1]
+    (['label', 'area', 'bbox-0', 'bbox-1', 'bbox-2', 'bbox-3', 'centroid-0'], 'gabor_s1_o5_max_l1_c0')
+    """
+    owner = "region_features"
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"{owner} got unknown parameters {unknown}; the parameters are "
+                        f"{list(DEFAULTS)}.")
+    p = dict(REGION_DEFAULTS, **params)
+    sample, valid = _read_image(image, p["channel_axis"], owner)
+    spatial = sample.shape[1:]
+    if labels is None and valid is None:
+        raise ValueError(f"{owner} needs a label image or mask ('labels'), or a masked image.")
+    labels = (valid.view(np.uint8) if labels is None
+              else _check_labels(labels, spatial, owner))
+    if valid is not None:
+        labels = np.where(valid, labels, 0)
+    if min(spatial) < 2:
+        raise ValueError(f"{owner} filters images of at least 2 pixels per axis. Got an image "
+                         f"of spatial shape {spatial}.")
+    poolings = region_poolings(p, owner)
+    check_option(p["mode"], "mode", BORDER_MODES)
+    check_option(p["nonlinearity"], "nonlinearity", NONLINEARITIES)
+    bank, _, _ = build_banks(
+        spatial, bank=p["bank"], n_scales=p["n_scales"], n_orientations=p["n_orientations"],
+        bank_params=p["bank_params"], dtype=p["dtype"],
+        images=training_images(sample[None]) if p["bank"] == "learned" else None,
+        random_state=p["random_state"], owner=owner)
+    check_invariances(p["rotation"], bank, owner)
+    dense, present = _dense(labels)
+    area, box, sums = _geometry(dense, spatial, len(present))
+    features = pooled_regions(
+        sample, dense, box, bank, poolings, nonlinearity=p["nonlinearity"], mode=p["mode"],
+        rotation=p["rotation"], scale_pooling=p["scale_pooling"],
+        normalization=p["normalization"], dtype=p["dtype"], n_threads=p["n_threads"])
+    names = feature_names(output_maps(bank, p["nonlinearity"], None, p["rotation"],
+                                      p["scale_pooling"]), poolings, spatial,
+                          len(sample) if p["channel_axis"] is not None else None)
+    columns = _columns(present, area, box, sums, len(spatial))
+    columns.update(zip(names, features.T))
+    return columns
+
+
+def region_poolings(params, owner):
+    """The poolings of ``params``, refusing what has no meaning per object."""
+    if params.get("second_layer"):
+        raise ValueError(f"{owner} does not compute the second layer (second_layer=True) "
+                         f"per object; use second_layer=False.")
+    poolings = as_poolings(params["pooling"], params["levels"], owner)
+    if any(p.size is not None for p in poolings):
+        raise ValueError(f"The 'pooling' parameter of {owner} must be pyramids (levels): a "
+                         f"sliding window has no meaning over objects of different sizes.")
+    return poolings

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from featpool.regions import region_geometry, region_pool
+from featpool import config_context, filter_responses
+from featpool.pipeline import build_banks
+from featpool.regions import region_features, region_geometry, region_pool
 
 from _reference import OPS, reference_region_pool
 
@@ -153,3 +155,118 @@ def test_geometry_matches_regionprops_table(nd):
     assert list(ours) == list(theirs)
     for name in theirs:
         np.testing.assert_allclose(ours[name], theirs[name], err_msg=name)
+
+
+# --------------------------------------------------------------------------
+# region_features: the pipeline per object
+# --------------------------------------------------------------------------
+
+def _objects(shape, seed=0):
+    """A label image with objects 1, 2 (touching a border) and 9 (one pixel)."""
+    labels = np.zeros(shape, dtype=np.int32)
+    labels[(slice(2, 9),) * len(shape)] = 1
+    labels[(slice(10, None),) + (slice(0, 5),) * (len(shape) - 1)] = 2
+    labels[(9,) * len(shape)] = 9
+    return labels
+
+
+@pytest.mark.parametrize("nd, shape, params", [
+    (2, (24, 21), dict(pooling=("mean", "max", "std"), levels=(1, 2))),
+    (2, (20, 22), dict(pooling=("lp", "min"), levels=(1,), nonlinearity="relu_split",
+                       bank="morlet", n_scales=2, mode="wrap", dtype=np.float64)),
+    (3, (14, 13, 12), dict(pooling=("mean", "var"), levels=(1, 2), n_scales=1)),
+])
+def test_region_features_match_full_maps_and_reference(nd, shape, params):
+    rng = np.random.default_rng(nd)
+    image = rng.random(shape)
+    labels = _objects(shape)
+    table = region_features(image, labels, normalization=None, **params)
+    p = dict(params)
+    bank, _, _ = build_banks(shape, bank=p.get("bank", "gabor"), n_scales=p.get("n_scales"),
+                             dtype=p.get("dtype", np.float32))
+    maps = filter_responses(image, bank, p.get("nonlinearity", "modulus"),
+                            p.get("mode", "reflect"))
+    assert table["label"].tolist() == [1, 2, 9]
+    for op in p["pooling"]:
+        _, expected = reference_region_pool(maps, labels, op, nd, levels=p["levels"])
+        cells = sum(g ** nd for g in p["levels"])
+        names = [n for n in table if f"_{op}_l" in n or f"_{op}2_l" in n]
+        assert len(names) == len(maps) * cells
+        got = np.stack([table[n] for n in names], axis=-1).reshape(3, len(maps), cells)
+        np.testing.assert_allclose(got, expected.transpose(1, 0, 2), rtol=2e-4, atol=1e-6)
+
+
+
+def test_region_features_tiles_equal_whole_image():
+    # A working memory too small for the bank's spectra: tiles, same features.
+    rng = np.random.default_rng(0)
+    image, labels = rng.random((70, 66)), _objects((70, 66))
+    labels[30:, 40:] = 3
+    params = dict(pooling=("mean", "max"), levels=(1, 2), n_scales=2, normalization=None)
+    whole = region_features(image, labels, **params)
+    with config_context(working_memory=0.5):
+        tiled = region_features(image, labels, **params)
+    for name in whole:
+        np.testing.assert_allclose(tiled[name], whole[name], rtol=2e-5, atol=1e-6,
+                                   err_msg=name)
+
+
+def test_whole_image_label_is_global_pooling():
+    from featpool import extract_features
+
+    image = np.random.default_rng(1).random((32, 32))
+    params = dict(pooling=("mean", "max"), levels=(1,), mode="reflect", dtype=np.float64)
+    table = region_features(image, np.ones((32, 32), bool), **params)
+    features, names = extract_features(image[None], return_names=True, **params)
+    assert list(table)[8:] == names.tolist()
+    np.testing.assert_allclose(np.stack(list(table.values())[8:], axis=1), features,
+                               rtol=1e-5)
+
+
+def test_masks_and_masked_images():
+    rng = np.random.default_rng(2)
+    image = rng.random((3, 30, 28))
+    mask = np.zeros((30, 28), bool)
+    mask[4:20, 3:15] = True
+    labels = mask.astype(np.uint16) * 4
+    params = dict(channel_axis=0, n_scales=2, levels=(1, 2), pooling=("mean", "std"))
+    from_mask = region_features(image, mask, **params)
+    from_labels = region_features(image, labels, **params)
+    masked = np.ma.masked_array(image, mask=np.broadcast_to(~mask, image.shape))
+    from_masked = region_features(masked, **params)
+    assert from_mask["label"].tolist() == [1] and from_labels["label"].tolist() == [4]
+    assert [n for n in from_mask if n.startswith("ch")][0] == "ch0_gabor_s0_o0_mean_l1_c0"
+    for name in list(from_mask)[1:]:
+        np.testing.assert_array_equal(from_mask[name], from_labels[name])
+        np.testing.assert_array_equal(from_mask[name], from_masked[name])
+
+
+def test_region_features_table_and_empty_image():
+    pd = pytest.importorskip("pandas")
+    image = np.random.default_rng(3).random((16, 16, 12))
+    table = pd.DataFrame(region_features(image, _objects((16, 16, 12)), n_scales=1))
+    assert list(table.columns[:11]) == ["label", "area"] + [f"bbox-{i}" for i in range(6)] + [
+        f"centroid-{i}" for i in range(3)]
+    assert table["label"].tolist() == [1, 2, 9] and table["area"].tolist()[::2] == [343, 1]
+    empty = region_features(image, np.zeros((16, 16, 12), int), n_scales=1)
+    assert len(empty) == len(table.columns) and all(len(v) == 0 for v in empty.values())
+
+
+def test_region_features_errors():
+    image = np.zeros((16, 16))
+    with pytest.raises(TypeError, match="'labels' parameter of region_features must be an "
+                                        "integer label image"):
+        region_features(image, np.zeros((16, 16)))
+    with pytest.raises(ValueError, match=r"spatial shape \(16, 16\). Got shape \(16, 15\)"):
+        region_features(image, np.zeros((16, 15), int))
+    with pytest.raises(ValueError, match="needs a label image or mask"):
+        region_features(image)
+    with pytest.raises(ValueError, match="sliding window has no meaning"):
+        from featpool import Pooling
+        region_features(image, np.ones((16, 16), int), pooling=Pooling("mean", size=4))
+    with pytest.raises(ValueError, match="second layer"):
+        region_features(image, np.ones((16, 16), int), second_layer=True)
+    with pytest.raises(TypeError, match="unknown parameters \\['level'\\]"):
+        region_features(image, np.ones((16, 16), int), level=(1,))
+    with pytest.raises(ValueError, match="colour"):
+        region_features(np.zeros((16, 16, 3)), np.ones((16, 16), int))
