@@ -29,8 +29,8 @@ from .pooling import as_poolings
 from .responses import BORDER_MODES
 from .samples import read_samples
 
-__all__ = ["pooled_regions", "region_features", "region_geometry", "region_pool",
-           "region_poolings"]
+__all__ = ["masked_features", "pooled_regions", "region_features", "region_geometry",
+           "read_masks", "region_pool", "region_poolings", "split_masks"]
 
 #: Accumulators per cell, in the kernel's order (``S_*`` in _regions.pyx); then one
 #: sum of powers per exponent.
@@ -481,3 +481,51 @@ def region_poolings(params, owner):
         raise ValueError(f"The 'pooling' parameter of {owner} must be pyramids (levels): a "
                          f"sliding window has no meaning over objects of different sizes.")
     return poolings
+
+
+# --------------------------------------------------------------------------
+# Masked samples (FilterBankPooling)
+# --------------------------------------------------------------------------
+
+def split_masks(X):
+    """(data, valid) of masked samples: ``X`` unmasked, and where its pixels count.
+
+    ``X`` a :class:`numpy.ma.MaskedArray` or a list holding some: ``valid``
+    is True where a pixel is not masked (uint8, the shape of ``X`` or of
+    each item), None for input without masks.
+    """
+    if isinstance(X, np.ma.MaskedArray):
+        return np.ma.getdata(X), (~np.ma.getmaskarray(X)).view(np.uint8)
+    if isinstance(X, (list, tuple)) and any(isinstance(x, np.ma.MaskedArray) for x in X):
+        return ([np.ma.getdata(x) for x in X],
+                [(~np.ma.getmaskarray(x)).view(np.uint8) for x in X])
+    return X, None
+
+
+def masked_features(samples, valid, bank, poolings, **params):
+    """Feature vectors of samples pooled only where ``valid`` (n, C, *spatial) is True.
+
+    Each sample is the one-object case of :func:`pooled_regions` (a pixel
+    counts where every channel is valid; the pyramid covers the bounding
+    box of its valid pixels); a sample without a valid pixel gives NaN.
+    ``params`` are those of :func:`pooled_regions`.
+    """
+    rows = []
+    for sample, inside in zip(samples, valid):
+        labels = np.asarray(inside).all(axis=0).view(np.uint8)
+        dense, present = _dense(labels)
+        _, box, _ = _geometry(dense, labels.shape, len(present))
+        features = pooled_regions(np.asarray(sample), dense, box, bank, poolings, **params)
+        if not len(features):
+            features = np.full((1, features.shape[1]), np.nan, dtype=features.dtype)
+        rows.append(features[0])
+    return np.stack(rows)
+
+
+def read_masks(valid, channel_axis, image_shape):
+    """``valid`` from :func:`split_masks` read as the samples are: (n, C, *spatial)."""
+    if isinstance(valid, list):
+        return read_samples(valid, channel_axis=channel_axis)[0]
+    flat = valid.ndim == 2
+    return read_samples(valid, channel_axis=channel_axis,
+                        image_shape=image_shape if flat else None)[0]

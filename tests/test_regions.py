@@ -270,3 +270,65 @@ def test_region_features_errors():
         region_features(image, np.ones((16, 16), int), level=(1,))
     with pytest.raises(ValueError, match="colour"):
         region_features(np.zeros((16, 16, 3)), np.ones((16, 16), int))
+
+
+# --------------------------------------------------------------------------
+# FilterBankPooling with masked arrays
+# --------------------------------------------------------------------------
+
+def _masked_digits(n=60):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    images = X[:n].reshape(n, 8, 8)
+    mask = np.zeros_like(images, dtype=bool)
+    mask[:, :, :2] = True          # the two left columns are masked out
+    mask[1::3, 5:] = True          # and the bottom of every third digit
+    return np.ma.masked_array(images, mask=mask), y[:n]
+
+
+def test_filter_bank_pooling_masked_array_is_region_features():
+    from featpool import FilterBankPooling
+
+    X, _ = _masked_digits(6)
+    model = FilterBankPooling(levels=(1, 2), pooling=("mean", "max"), mode="reflect")
+    features = model.fit(X).transform(X)
+    assert features.shape == (6, len(model.get_feature_names_out()))
+    for i in range(6):
+        table = region_features(X[i], levels=(1, 2), pooling=("mean", "max"),
+                                mode="reflect", bank_params=None)
+        expected = np.array([table[n][0] for n in model.get_feature_names_out()])
+        np.testing.assert_allclose(features[i], expected, rtol=1e-5, atol=1e-7)
+    unmasked = model.transform(X.data)
+    assert not np.allclose(unmasked, features)
+    X.mask[0] = True  # nothing left of the first sample
+    assert np.isnan(model.transform(X[:2])[0]).all()
+
+
+def _still_masked(X):
+    assert isinstance(X, np.ma.MaskedArray) and X.mask.any()
+    return X
+
+
+def test_masked_arrays_in_pipeline_and_grid_search():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from featpool import FilterBankPooling
+
+    X, y = _masked_digits(120)
+    pipe = make_pipeline(FunctionTransformer(_still_masked), FilterBankPooling(levels=(1, 2)),
+                         LogisticRegression(max_iter=300))
+    search = GridSearchCV(pipe, {"filterbankpooling__pooling": ["mean", "max"]}, cv=2)
+    search.fit(X, y)
+    assert search.best_score_ > 0.2  # chance: 0.1; 60 training digits per fold
+    features = search.best_estimator_[:-1].transform(X)
+    model = FilterBankPooling(levels=(1, 2), pooling=search.best_params_[
+        "filterbankpooling__pooling"])
+    np.testing.assert_array_equal(features, model.fit(X).transform(X))
+    assert not np.allclose(features, model.transform(X.data))
+    with pytest.raises(ValueError, match="sliding window has no meaning"):
+        from featpool import Pooling
+        FilterBankPooling(pooling=Pooling("mean", size=2)).fit(X).transform(X)
