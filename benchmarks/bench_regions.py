@@ -38,7 +38,7 @@ from _common import median_time, traced
 def block_labels(shape, n_labels, seed=0):
     """About ``n_labels`` blocky objects (a coarse random grid, upsampled), 10% background."""
     rng = np.random.default_rng(seed)
-    per_axis = max(1, round(n_labels ** (1 / len(shape))))
+    per_axis = max(1, round((n_labels / 0.9) ** (1 / len(shape))))
     coarse = rng.permutation(per_axis ** len(shape)).reshape((per_axis,) * len(shape)) + 1
     coarse[rng.random(coarse.shape) < 0.1] = 0
     index = np.ix_(*[np.arange(n) * per_axis // n for n in shape])
@@ -150,13 +150,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke test")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=("statistics", "pipeline", "volume"),
+                        help="run one part")
     args = parser.parse_args()
     args.maps = 8
     side, args.labels = (256, 300) if args.quick else (2048, 10_000)
     args.volume_labels = 64 if args.quick else 1000
-    statistics(args, (side, side))
-    pipeline(args, (side, side))
-    volume(args, (48,) * 3 if args.quick else (256,) * 3)
+    if args.only in (None, "statistics"):
+        statistics(args, (side, side))
+    if args.only in (None, "pipeline"):
+        pipeline(args, (side, side))
+    if args.only in (None, "volume"):
+        volume(args, (48,) * 3 if args.quick else (256,) * 3)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Per-label statistics of maps: one pass over each map, no loop over labels.
 
-A label image, remapped beforehand to dense indices (0..K-1, -1 for the
-background), says which object every pixel belongs to. For each map, one
+A label image (int32) and a lookup table from label values to object
+indices (0..K-1, -1 for the background) say which object every pixel
+belongs to. For each map, one
 pass over its pixels adds each pixel's value to the accumulators of its
 label: the count of valid cells, the sum and sum of squares of the values
 minus a shift, the min, the max, and the sum of ``|x|^p`` for each ``p``.
@@ -24,9 +25,11 @@ on the number of threads. Kernels return nothing and never raise:
 featpool/regions.py validates and allocates.
 """
 from cython.parallel cimport prange
-from libc.stdint cimport int64_t
+from libc.math cimport INFINITY, NAN
+from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport free, malloc
 
-from featpool._pooling cimport floating, Opts, _load, _better, _power
+from featpool._pooling cimport floating, Opts, T_NONE, _load, _better, _power
 
 # Keep in sync with featpool/regions.py::STATS.
 cdef enum:
@@ -107,31 +110,188 @@ cdef void _pyramid_add(double* acc, Py_ssize_t label, Py_ssize_t z, Py_ssize_t y
         offset += g * g * (g if L.nd == 3 else 1)
 
 
-cdef void _one_map(const floating* row, int transform, bint cplx, const Py_ssize_t* labels,
-                   double* acc, Layout* L) noexcept nogil:
+cdef enum:
+    MAX_POWERS = 8  # exponents summed in one pass (featpool/regions.py splits more)
+
+
+cdef void _run(const floating* row, Py_ssize_t start, Py_ssize_t end, Opts* o, double* a,
+               Layout* L) noexcept nogil:
+    """Add the pixels start..end-1 of a run of one label: sums in registers, one merge.
+
+    Objects span many pixels along a row, so the label's accumulators are
+    read and written once per run, not once per pixel. Real maps read as
+    they are (no NaN to skip) take a loop of their own, with two partial
+    sums so that additions do not wait on each other.
+    """
+    cdef Py_ssize_t pos, k
+    cdef double v, d, e, shift, n = 0.0, s1 = 0.0, s2 = 0.0, t1 = 0.0, t2 = 0.0
+    cdef double u1 = 0.0, u2 = 0.0, w1 = 0.0, w2 = 0.0
+    cdef double low = INFINITY, high = -INFINITY
+    cdef bint nan = False
+    cdef double sp[MAX_POWERS]
+    for k in range(L.n_powers):
+        sp[k] = 0.0
+    if a[S_COUNT] == 0:  # the label's first valid value is its shift
+        pos = start
+        while pos < end:
+            v = _load(row, pos, o)
+            if not (L.omit and v != v):
+                a[S_SHIFT] = v
+                break
+            pos += 1
+        if pos == end:
+            return
+    shift = a[S_SHIFT]
+    if not o.cplx and o.transform == T_NONE and not L.omit and L.n_powers == 0:
+        if L.extremes:
+            for pos in range(start, end):
+                v = row[pos]
+                d = v - shift
+                s1 += d
+                s2 += d * d
+                high = v if v > high else high
+                low = v if v < low else low
+                nan = nan | (v != v)
+        else:
+            pos = start
+            while pos + 4 <= end:
+                d = row[pos] - shift
+                e = row[pos + 1] - shift
+                s1 += d
+                s2 += d * d
+                t1 += e
+                t2 += e * e
+                d = row[pos + 2] - shift
+                e = row[pos + 3] - shift
+                u1 += d
+                u2 += d * d
+                w1 += e
+                w2 += e * e
+                pos += 4
+            while pos < end:
+                d = row[pos] - shift
+                s1 += d
+                s2 += d * d
+                pos += 1
+            s1 = (s1 + t1) + (u1 + w1)
+            s2 = (s2 + t2) + (u2 + w2)
+            t1 = 0.0
+            t2 = 0.0
+        n = end - start
+    else:
+        for pos in range(start, end):
+            v = _load(row, pos, o)
+            if v != v:
+                if L.omit:
+                    continue
+                nan = True
+            n += 1.0
+            d = v - shift
+            s1 += d
+            s2 += d * d
+            if v > high:
+                high = v
+            if v < low:
+                low = v
+            for k in range(L.n_powers):
+                sp[k] += _power(v, L.powers[k])
+    if n == 0:
+        return
+    a[S_COUNT] += n
+    a[S_SUM] += s1 + t1
+    a[S_SUMSQ] += s2 + t2
+    if nan:  # PyTorch's rule for the extremes: a NaN wins
+        a[S_MAX] = NAN
+        a[S_MIN] = NAN
+    elif L.extremes:
+        if high > a[S_MAX]:
+            a[S_MAX] = high
+        if low < a[S_MIN]:
+            a[S_MIN] = low
+    for k in range(L.n_powers):
+        a[S_POWERS + k] += sp[k]
+
+
+cdef void _runs(const floating* row, Opts* o, const int32_t* labels, const int32_t* lut,
+                double* acc, Layout* L) noexcept nogil:
+    """Whole objects: every run of one label along a row, in order."""
+    cdef Py_ssize_t r, start, end, n_rows = L.D * L.H
+    cdef int32_t label
+    for r in range(n_rows):
+        start = r * L.W
+        while start < (r + 1) * L.W:
+            label = labels[start]
+            end = start + 1
+            while end < (r + 1) * L.W and labels[end] == label:
+                end += 1
+            if lut[label] >= 0:
+                _run(row, start, end, o, acc + lut[label] * L.n_stats, L)
+            start = end
+
+
+cdef struct Run:
+    Py_ssize_t start   # first pixel of the run
+    Py_ssize_t end     # one past its last
+    Py_ssize_t obj     # its object index
+
+
+cdef Py_ssize_t _find_runs(const int32_t* labels, const int32_t* lut, Py_ssize_t n_rows,
+                           Py_ssize_t W, Run* runs) noexcept nogil:
+    """The runs of one object along the rows (count only, where runs is NULL)."""
+    cdef Py_ssize_t r, start, end, n = 0
+    cdef int32_t label
+    for r in range(n_rows):
+        start = r * W
+        while start < (r + 1) * W:
+            label = labels[start]
+            end = start + 1
+            while end < (r + 1) * W and labels[end] == label:
+                end += 1
+            if lut[label] >= 0:
+                if runs != NULL:
+                    runs[n].start = start
+                    runs[n].end = end
+                    runs[n].obj = lut[label]
+                n += 1
+            start = end
+    return n
+
+
+cdef void _map_runs(const floating* row, int transform, bint cplx, const Run* runs,
+                    Py_ssize_t n_runs, double* acc, Layout* L) noexcept nogil:
     cdef Opts o
-    cdef Py_ssize_t z, y, x, pos = 0, label
-    cdef double v
-    cdef bint flat = L.n_levels == 1 and L.levels[0] == 1
+    cdef Py_ssize_t i
     o.transform = transform
     o.cplx = cplx
+    for i in range(n_runs):
+        _run(row, runs[i].start, runs[i].end, &o, acc + runs[i].obj * L.n_stats, L)
+
+
+cdef void _one_map(const floating* row, int transform, bint cplx, const int32_t* labels,
+                   const int32_t* lut, double* acc, Layout* L) noexcept nogil:
+    cdef Opts o
+    cdef Py_ssize_t z, y, x, pos = 0
+    cdef int32_t label
+    cdef double v
+    o.transform = transform
+    o.cplx = cplx
+    if L.n_levels == 1 and L.levels[0] == 1:
+        _runs(row, &o, labels, lut, acc, L)
+        return
     for z in range(L.D):
         for y in range(L.H):
             for x in range(L.W):
-                label = labels[pos]
+                label = lut[labels[pos]]
                 if label >= 0:
                     v = _load(row, pos, &o)
                     if not (L.omit and v != v):
-                        if flat:
-                            _add(acc + label * L.n_stats, v, L)
-                        else:
-                            _pyramid_add(acc, label, L.z0 + z, L.y0 + y, L.x0 + x, v, L)
+                        _pyramid_add(acc, label, L.z0 + z, L.y0 + y, L.x0 + x, v, L)
                 pos += 1
 
 
 def accumulate(const floating[:, ::1] x, const Py_ssize_t[::1] source,
                const int[::1] transform, const Py_ssize_t[::1] target, bint cplx,
-               const Py_ssize_t[::1] labels, const Py_ssize_t[::1] shape,
+               const int32_t[::1] labels, const int32_t[::1] lut, const Py_ssize_t[::1] shape,
                const Py_ssize_t[::1] origin, const Py_ssize_t[:, ::1] box,
                const Py_ssize_t[::1] levels, const double[::1] powers, bint omit,
                bint extremes, bint moments, double[:, :, ::1] acc, int n_threads):
@@ -139,9 +299,10 @@ def accumulate(const floating[:, ::1] x, const Py_ssize_t[::1] source,
 
     IN x (n_in, n_pixels), or (n_in, 2 n_pixels) interleaved with ``cplx``;
     map m reads row source[m] through nonlinearity code transform[m] (T_* of
-    _pooling.pxd) into row target[m] of acc. IN labels (n_pixels,) dense
-    label of each pixel of a tile of ``shape`` (D, H, W, nd) (2D: D = 1),
-    whose first pixel is ``origin`` (z, y, x) in the whole image (-1: none);
+    _pooling.pxd) into row target[m] of acc. IN labels (n_pixels,) the label
+    of each pixel of a tile of ``shape`` (D, H, W, nd) (2D: D = 1), whose
+    first pixel is ``origin`` (z, y, x) in the whole image, and lut its
+    object index (0..K-1; -1: none);
     box (K, 6) each label's first index and extent per axis (z, y, x);
     levels the pyramid over each box (``(1,)``: whole objects).
     INOUT acc (n_targets, K * n_cells, 6 + len(powers)).
@@ -171,41 +332,66 @@ def accumulate(const floating[:, ::1] x, const Py_ssize_t[::1] source,
     L.omit = omit
     L.extremes = extremes
     L.moments = moments
+    cdef Py_ssize_t n_runs = 0
+    cdef Run* runs = NULL
+    if L.n_levels == 1 and L.levels[0] == 1 and n_maps > 1:
+        # Every map visits the same runs: find them once, where they are few
+        # enough (objects, not noise) that the list is small.
+        with nogil:
+            n_runs = _find_runs(&labels[0], &lut[0], L.D * L.H, L.W, NULL)
+            if n_runs * 8 <= labels.shape[0]:
+                runs = <Run*> malloc(max(n_runs, 1) * sizeof(Run))
+        if runs != NULL:
+            with nogil:
+                _find_runs(&labels[0], &lut[0], L.D * L.H, L.W, runs)
+                for m in prange(n_maps, schedule="static", num_threads=n_threads):
+                    _map_runs(&x[source[m], 0], transform[m], cplx, runs, n_runs,
+                              &acc[target[m], 0, 0], &L)
+            free(runs)
+            return
     for m in prange(n_maps, schedule="static", nogil=True, num_threads=n_threads):
-        _one_map(&x[source[m], 0], transform[m], cplx, &labels[0], &acc[target[m], 0, 0],
-                 &L)
+        _one_map(&x[source[m], 0], transform[m], cplx, &labels[0], &lut[0],
+                 &acc[target[m], 0, 0], &L)
 
 
-def geometry(const Py_ssize_t[::1] labels, const Py_ssize_t[::1] shape, int64_t[::1] area,
+def geometry(const int32_t[::1] labels, const Py_ssize_t[::1] shape, int64_t[::1] area,
              Py_ssize_t[:, ::1] box, double[:, ::1] centroid):
-    """Area, bounding box and coordinate sums of every label, in one pass.
+    """Area, bounding box and coordinate sums of every label value, in one pass.
 
-    IN labels (D * H * W,) dense labels (-1: none). OUT area (K,), box (K, 6)
-    first and last index per axis (z, y, x) (the caller initialises first to
-    the shape and last to -1), centroid (K, 3) sums of coordinates.
+    IN labels (D * H * W,) label values (0: none). OUT, indexed by label
+    value: area, box (first and last index per axis z, y, x; the caller
+    initialises first to the shape and last to -1), centroid (sums of
+    coordinates). Runs of one label along a row are added at once.
     """
-    cdef Py_ssize_t z, y, x, pos = 0, label
+    cdef Py_ssize_t z, y, start, end, row, W = shape[2]
+    cdef int32_t label
+    cdef double n
     with nogil:
         for z in range(shape[0]):
             for y in range(shape[1]):
-                for x in range(shape[2]):
-                    label = labels[pos]
-                    pos += 1
-                    if label < 0:
-                        continue
-                    area[label] += 1
-                    centroid[label, 0] += z
-                    centroid[label, 1] += y
-                    centroid[label, 2] += x
-                    if z < box[label, 0]:
-                        box[label, 0] = z
-                    if y < box[label, 1]:
-                        box[label, 1] = y
-                    if x < box[label, 2]:
-                        box[label, 2] = x
-                    if z > box[label, 3]:
-                        box[label, 3] = z
-                    if y > box[label, 4]:
-                        box[label, 4] = y
-                    if x > box[label, 5]:
-                        box[label, 5] = x
+                row = (z * shape[1] + y) * W
+                start = 0
+                while start < W:
+                    label = labels[row + start]
+                    end = start + 1
+                    while end < W and labels[row + end] == label:
+                        end += 1
+                    if label > 0:
+                        n = end - start
+                        area[label] += end - start
+                        centroid[label, 0] += n * z
+                        centroid[label, 1] += n * y
+                        centroid[label, 2] += n * (start + end - 1) / 2.0
+                        if z < box[label, 0]:
+                            box[label, 0] = z
+                        if y < box[label, 1]:
+                            box[label, 1] = y
+                        if start < box[label, 2]:
+                            box[label, 2] = start
+                        if z > box[label, 3]:
+                            box[label, 3] = z
+                        if y > box[label, 4]:
+                            box[label, 4] = y
+                        if end - 1 > box[label, 5]:
+                            box[label, 5] = end - 1
+                    start = end

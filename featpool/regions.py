@@ -35,6 +35,8 @@ __all__ = ["masked_features", "pooled_regions", "region_features", "region_geome
 #: Accumulators per cell, in the kernel's order (``S_*`` in _regions.pyx); then one
 #: sum of powers per exponent.
 STATS = ("count", "shift", "sum", "sumsq", "min", "max")
+#: Exponents of 'lp' summed in one pass (MAX_POWERS in _regions.pyx).
+MAX_POWERS = 8
 #: Labels at or beyond this are refused (the kernel indexes with them densely).
 MAX_LABEL = 2 ** 31
 #: The defaults of region_features that differ from the pipeline's: whole
@@ -74,38 +76,61 @@ def _check_labels(labels, spatial, owner, name="labels"):
     return labels
 
 
-def _dense(labels):
-    """(dense, present): each pixel's index among the labels present (-1 for 0), in order."""
-    flat = labels.ravel()
-    top = int(flat.max()) if flat.size else 0
-    if top <= max(flat.size, 2 ** 16):  # a lookup table: no sort
-        counts = np.bincount(flat.astype(np.intp, copy=False), minlength=top + 1)
-        present = np.flatnonzero(counts[1:]) + 1
-        lut = np.full(top + 1, -1, dtype=np.intp)
-        lut[present] = np.arange(len(present))
-        return lut[flat], present
-    values, inverse = np.unique(flat, return_inverse=True)
-    dense = inverse.astype(np.intp).ravel()
-    if values[0] == 0:
-        dense -= 1
-        values = values[1:]
-    return dense, values.astype(np.intp)
+class _Objects:
+    """The objects of a label image, as the kernels read them.
+
+    ``raw``: int32 labels (spatial shape) and ``lut``: each label value's
+    object index (0..K-1, in increasing order of label; -1: background or
+    absent); ``present`` (K,) the labels, ``area``, ``box`` (K, 6: first
+    index and extent per axis z, y, x) and ``sums`` (K, 3) of coordinates,
+    from one pass. Labels far sparser than the pixels (up to 2**31 - 1) are
+    ranked with a sort first, so the tables stay as small as the image.
+    """
+
+    def __init__(self, labels):
+        shape = labels.shape
+        flat = labels.ravel()
+        top = int(flat.max()) if flat.size else 0
+        values = None
+        if top <= max(flat.size, 2 ** 16):
+            raw = flat.astype(np.int32, copy=False)
+        else:
+            values, inverse = np.unique(flat, return_inverse=True)
+            raw = inverse.astype(np.int32).ravel()
+            if values[0] != 0:
+                raw += 1
+                values = np.concatenate([[0], values])
+            top = len(values) - 1
+        area = np.zeros(top + 1, dtype=np.int64)
+        box = np.empty((top + 1, 6), dtype=np.intp)
+        box[:, :3], box[:, 3:] = _as_3d(shape)[:3], -1
+        sums = np.zeros((top + 1, 3))
+        _regions.geometry(np.ascontiguousarray(raw), _as_3d(shape), area, box, sums)
+        index = np.flatnonzero(area[1:]) + 1
+        self.lut = np.full(top + 1, -1, dtype=np.int32)
+        self.lut[index] = np.arange(len(index))
+        self.raw = raw.reshape(shape)
+        self.present = (index if values is None else values[index]).astype(np.intp)
+        self.area, self.box, self.sums = area[index], box[index], sums[index]
+        self.box[:, 3:] += 1 - self.box[:, :3]
+
+    def columns(self):
+        """label, area, bbox-*, centroid-*: the columns of regionprops_table."""
+        nd = self.raw.ndim
+        columns = {"label": self.present.copy(), "area": self.area}
+        first, extent = self.box[:, 3 - nd:3], self.box[:, 6 - nd:]
+        for a in range(nd):
+            columns[f"bbox-{a}"] = first[:, a].copy()
+        for a in range(nd):
+            columns[f"bbox-{nd + a}"] = first[:, a] + extent[:, a]
+        for a in range(nd):
+            columns[f"centroid-{a}"] = self.sums[:, 3 - nd + a] / self.area
+        return columns
 
 
 def _as_3d(spatial):
     """(D, H, W, nd) for the kernels: a 2D grid is one plane."""
     return np.array((1,) * (3 - len(spatial)) + tuple(spatial) + (len(spatial),), np.intp)
-
-
-def _geometry(dense, spatial, n_labels):
-    """Area, box (K, 6: first index and extent per axis z, y, x), coordinate sums."""
-    area = np.zeros(n_labels, dtype=np.int64)
-    box = np.empty((n_labels, 6), dtype=np.intp)
-    box[:, :3], box[:, 3:] = _as_3d(spatial)[:3], -1
-    sums = np.zeros((n_labels, 3))
-    _regions.geometry(dense, _as_3d(spatial), area, box, sums)
-    box[:, 3:] += 1 - box[:, :3]
-    return area, box, sums
 
 
 def region_geometry(labels):
@@ -136,21 +161,7 @@ def region_geometry(labels):
     if labels.ndim not in (2, 3):
         raise ValueError(f"The 'labels' parameter of region_geometry must be 2D or 3D. Got "
                          f"shape {labels.shape} instead.")
-    dense, present = _dense(labels)
-    return _columns(present, *_geometry(dense, labels.shape, len(present)), labels.ndim)
-
-
-def _columns(present, area, box, sums, nd):
-    columns = {"label": present.copy(), "area": area}
-    first, extent = box[:, 3 - nd:3], box[:, 6 - nd:]
-    for a in range(nd):
-        columns[f"bbox-{a}"] = first[:, a].copy()
-    for a in range(nd):
-        columns[f"bbox-{nd + a}"] = first[:, a] + extent[:, a]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for a in range(nd):
-            columns[f"centroid-{a}"] = sums[:, 3 - nd + a] / area
-    return columns
+    return _Objects(labels).columns()
 
 
 # --------------------------------------------------------------------------
@@ -160,25 +171,29 @@ def _columns(present, area, box, sums, nd):
 class _Accumulator:
     """Per (map, label, cell) accumulators that maps are added to, chunk by chunk."""
 
-    def __init__(self, n_targets, box, spatial, levels, ops, powers, omit, n_threads):
-        self.box, self.spatial = box, tuple(spatial)
+    def __init__(self, n_targets, objects, levels, ops, powers, omit, n_threads):
+        self.box, self.lut, self.spatial = objects.box, objects.lut, objects.raw.shape
         self.levels = np.array(levels, dtype=np.intp)
-        self.n_cells = sum(g ** len(spatial) for g in levels)
+        self.n_cells = sum(g ** len(self.spatial) for g in levels)
         self.powers = np.array(sorted(set(powers)), dtype=np.float64)
+        if len(self.powers) > MAX_POWERS:
+            raise ValueError(f"At most {MAX_POWERS} different exponents p of 'lp' are "
+                             f"pooled per object at once. Got {len(self.powers)}.")
         self.omit, self.n_threads = omit, n_threads
         self.extremes = any(op in ("max", "min") for op in ops)
         self.moments = any(op in ("mean", "sum", "var", "std") for op in ops)
         n_stats = len(STATS) + len(self.powers)
-        self.acc = np.zeros((n_targets, len(box) * self.n_cells, n_stats))
+        self.acc = np.zeros((n_targets, len(self.box) * self.n_cells, n_stats))
         self.acc[:, :, STATS.index("min")] = np.inf
         self.acc[:, :, STATS.index("max")] = -np.inf
 
-    def add(self, rows, source, transform, target, cplx, dense, origin, shape):
-        """Add maps ``rows`` (n, n_pixels) (complex: interleaved) over a tile of the labels."""
+    def add(self, rows, source, transform, target, cplx, labels, origin, shape):
+        """Add maps ``rows`` (n, n_pixels) (complex: interleaved) over a tile of ``raw``."""
         origin = np.array((0,) * (3 - len(origin)) + tuple(origin), dtype=np.intp)
         _regions.accumulate(rows, np.asarray(source, np.intp),
                             np.asarray(transform, np.intc), np.asarray(target, np.intp),
-                            cplx, dense, _as_3d(shape), origin, self.box, self.levels,
+                            cplx, np.ascontiguousarray(labels).ravel(), self.lut,
+                            _as_3d(shape), origin, self.box, self.levels,
                             self.powers, self.omit, self.extremes, self.moments, self.acc,
                             self.n_threads)
 
@@ -283,16 +298,15 @@ def region_pool(x, labels, op="mean", ndim=2, p=2.0, nan_policy="propagate", lev
     levels = as_poolings("mean", levels, owner)[0].levels
     spatial = x.shape[x.ndim - ndim:]
     labels = _check_labels(labels, spatial, owner)
-    dense, present = _dense(labels)
-    _, box, _ = _geometry(dense, spatial, len(present))
+    objects = _Objects(labels)
     lead = x.shape[:x.ndim - ndim]
     rows = x.reshape(-1, int(np.prod(spatial)))
-    acc = _Accumulator(len(rows), box, spatial, levels, ops,
+    acc = _Accumulator(len(rows), objects, levels, ops,
                        [p] if "lp" in ops else [], nan_policy == "omit",
                        effective_n_threads(n_threads))
     index = np.arange(len(rows))
-    acc.add(rows, index, np.zeros(len(rows)), index, False, dense, (0,) * ndim, spatial)
-    pooled = {"label": present}
+    acc.add(rows, index, np.zeros(len(rows)), index, False, objects.raw, (0,) * ndim, spatial)
+    pooled = {"label": objects.present}
     for name in ops:
         value = acc.finish(name, float(p)).astype(x.dtype, copy=False)
         pooled[name] = value.reshape(lead + value.shape[1:])
@@ -310,7 +324,7 @@ def _union_levels(poolings):
     return levels
 
 
-def pooled_regions(sample, dense, box, bank, poolings, *, nonlinearity="modulus",
+def pooled_regions(sample, objects, bank, poolings, *, nonlinearity="modulus",
                    mode="reflect", rotation=None, scale_pooling=None, normalization="power",
                    dtype=np.float32, n_threads=None):
     """Feature vectors of the labelled objects of one validated sample.
@@ -319,10 +333,8 @@ def pooled_regions(sample, dense, box, bank, poolings, *, nonlinearity="modulus"
     ----------
     sample : ndarray (C, *spatial)
         As :func:`featpool.samples.read_samples` gives one sample.
-    dense : ndarray of intp (n_pixels,)
-        Each pixel's object index (0..K-1, -1: none), C order.
-    box : ndarray of intp (K, 6)
-        Each object's first index and extent per axis (z, y, x).
+    objects : _Objects
+        The sample's label image, as the kernels read it.
     bank : FilterBank
     poolings : tuple of Pooling
         Pyramids only (``levels``), cut over each object's bounding box.
@@ -341,22 +353,22 @@ def pooled_regions(sample, dense, box, bank, poolings, *, nonlinearity="modulus"
     kinds = NONLINEARITIES[nonlinearity]
     maps = describe_maps(bank, nonlinearity)
     n_channels, n_kinds, n_maps = len(sample), len(kinds), len(maps)
-    acc = _Accumulator(n_channels * n_maps, box, spatial, _union_levels(poolings),
+    box = objects.box
+    acc = _Accumulator(n_channels * n_maps, objects, _union_levels(poolings),
                        {p.op for p in poolings}, [p.p for p in poolings if p.op == "lp"],
                        False, n_threads)
-    grid = dense.reshape(spatial)
     x = np.ascontiguousarray(sample, dtype=bank.dtype)
     responses = region_responses(x, bank, mode, n_threads) if len(box) else ()
     for filters, origin, y in responses:
         size = y.shape[2:]
-        tile = grid[tuple(slice(o, o + s) for o, s in zip(origin, size))]
+        tile = objects.raw[tuple(slice(o, o + s) for o, s in zip(origin, size))]
         c, j, k = np.meshgrid(np.arange(n_channels), np.arange(len(filters)),
                               np.arange(n_kinds), indexing="ij")
         rows = np.ascontiguousarray(y).reshape(n_channels * len(filters), -1)
         acc.add(rows.view(rows.real.dtype), (c * len(filters) + j).ravel(),
                 np.array([KERNEL_NONLINEARITIES[kind] for kind in kinds])[k.ravel()],
                 (c * n_maps + np.asarray(filters)[j] * n_kinds + k).ravel(), True,
-                np.ascontiguousarray(tile).ravel(), origin, size)
+                tile, origin, size)
     pooled = np.concatenate([acc.finish(p.op, p.p, p.levels) for p in poolings], axis=-1)
     pooled = pooled.reshape(n_channels, n_maps, len(box), pooled.shape[-1])
     features = apply_invariances(pooled.transpose(2, 0, 1, 3), maps, rotation,
@@ -457,16 +469,15 @@ def region_features(image, labels=None, **params):
         images=training_images(sample[None]) if p["bank"] == "learned" else None,
         random_state=p["random_state"], owner=owner)
     check_invariances(p["rotation"], bank, owner)
-    dense, present = _dense(labels)
-    area, box, sums = _geometry(dense, spatial, len(present))
+    objects = _Objects(labels)
     features = pooled_regions(
-        sample, dense, box, bank, poolings, nonlinearity=p["nonlinearity"], mode=p["mode"],
+        sample, objects, bank, poolings, nonlinearity=p["nonlinearity"], mode=p["mode"],
         rotation=p["rotation"], scale_pooling=p["scale_pooling"],
         normalization=p["normalization"], dtype=p["dtype"], n_threads=p["n_threads"])
     names = feature_names(output_maps(bank, p["nonlinearity"], None, p["rotation"],
                                       p["scale_pooling"]), poolings, spatial,
                           len(sample) if p["channel_axis"] is not None else None)
-    columns = _columns(present, area, box, sums, len(spatial))
+    columns = objects.columns()
     columns.update(zip(names, features.T))
     return columns
 
@@ -513,9 +524,8 @@ def masked_features(samples, valid, bank, poolings, **params):
     rows = []
     for sample, inside in zip(samples, valid):
         labels = np.asarray(inside).all(axis=0).view(np.uint8)
-        dense, present = _dense(labels)
-        _, box, _ = _geometry(dense, labels.shape, len(present))
-        features = pooled_regions(np.asarray(sample), dense, box, bank, poolings, **params)
+        features = pooled_regions(np.asarray(sample), _Objects(labels), bank, poolings,
+                                  **params)
         if not len(features):
             features = np.full((1, features.shape[1]), np.nan, dtype=features.dtype)
         rows.append(features[0])
