@@ -126,7 +126,7 @@ cdef void _run(const floating* row, Py_ssize_t start, Py_ssize_t end, Opts* o, d
     cdef Py_ssize_t pos, k
     cdef double v, d, e, shift, n = 0.0, s1 = 0.0, s2 = 0.0, t1 = 0.0, t2 = 0.0
     cdef double u1 = 0.0, u2 = 0.0, w1 = 0.0, w2 = 0.0
-    cdef double low = INFINITY, high = -INFINITY
+    cdef double low = INFINITY, high = -INFINITY, low2 = INFINITY, high2 = -INFINITY
     cdef bint nan = False
     cdef double sp[MAX_POWERS]
     for k in range(L.n_powers):
@@ -144,7 +144,8 @@ cdef void _run(const floating* row, Py_ssize_t start, Py_ssize_t end, Opts* o, d
     shift = a[S_SHIFT]
     if not o.cplx and o.transform == T_NONE and not L.omit and L.n_powers == 0:
         if L.extremes:
-            for pos in range(start, end):
+            pos = start
+            while pos + 2 <= end:  # two chains, so that additions overlap
                 v = row[pos]
                 d = v - shift
                 s1 += d
@@ -152,6 +153,28 @@ cdef void _run(const floating* row, Py_ssize_t start, Py_ssize_t end, Opts* o, d
                 high = v if v > high else high
                 low = v if v < low else low
                 nan = nan | (v != v)
+                v = row[pos + 1]
+                e = v - shift
+                t1 += e
+                t2 += e * e
+                high2 = v if v > high2 else high2
+                low2 = v if v < low2 else low2
+                nan = nan | (v != v)
+                pos += 2
+            if pos < end:
+                v = row[pos]
+                d = v - shift
+                s1 += d
+                s2 += d * d
+                high = v if v > high else high
+                low = v if v < low else low
+                nan = nan | (v != v)
+            high = high2 if high2 > high else high
+            low = low2 if low2 < low else low
+            s1 = s1 + t1
+            s2 = s2 + t2
+            t1 = 0.0
+            t2 = 0.0
         else:
             pos = start
             while pos + 4 <= end:
