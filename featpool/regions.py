@@ -19,6 +19,7 @@ import numpy as np
 from . import _regions
 from ._config import effective_n_threads
 from ._engine import region_responses
+from ._windows import MIN_PARALLEL_SIZE
 from ._vocabulary import (KERNEL_NONLINEARITIES, NAN_POLICIES, NONLINEARITIES, OPS,
                           check_option)
 from .feature_names import describe_maps, feature_names
@@ -190,12 +191,14 @@ class _Accumulator:
     def add(self, rows, source, transform, target, cplx, labels, origin, shape):
         """Add maps ``rows`` (n, n_pixels) (complex: interleaved) over a tile of ``raw``."""
         origin = np.array((0,) * (3 - len(origin)) + tuple(origin), dtype=np.intp)
+        # Waking threads costs more than a small pass (as in featpool.pooling).
+        n_threads = 1 if rows.size < MIN_PARALLEL_SIZE else self.n_threads
         _regions.accumulate(rows, np.asarray(source, np.intp),
                             np.asarray(transform, np.intc), np.asarray(target, np.intp),
                             cplx, np.ascontiguousarray(labels).ravel(), self.lut,
                             _as_3d(shape), origin, self.box, self.levels,
                             self.powers, self.omit, self.extremes, self.moments, self.acc,
-                            self.n_threads)
+                            n_threads)
 
     def finish(self, op, p, levels=None):
         """One op's values (n_targets, K, n_cells of ``levels``); NaN for empty cells."""
