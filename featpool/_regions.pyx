@@ -114,7 +114,7 @@ cdef enum:
     MAX_POWERS = 8  # exponents summed in one pass (featpool/regions.py splits more)
 
 
-cdef void _run(const floating* row, Py_ssize_t start, Py_ssize_t end, Opts* o, double* a,
+cdef inline void _run(const floating* row, Py_ssize_t start, Py_ssize_t end, Opts* o, double* a,
                Layout* L) noexcept nogil:
     """Add the pixels start..end-1 of a run of one label: sums in registers, one merge.
 
@@ -144,33 +144,35 @@ cdef void _run(const floating* row, Py_ssize_t start, Py_ssize_t end, Opts* o, d
     shift = a[S_SHIFT]
     if not o.cplx and o.transform == T_NONE and not L.omit and L.n_powers == 0:
         if L.extremes:
+            # (a if a > v else v) is one maxsd; a NaN is caught after the loop.
             pos = start
             while pos + 2 <= end:  # two chains, so that additions overlap
                 v = row[pos]
                 d = v - shift
                 s1 += d
                 s2 += d * d
-                high = v if v > high else high
-                low = v if v < low else low
-                nan = nan | (v != v)
+                high = high if high > v else v
+                low = low if low < v else v
                 v = row[pos + 1]
                 e = v - shift
                 t1 += e
                 t2 += e * e
-                high2 = v if v > high2 else high2
-                low2 = v if v < low2 else low2
-                nan = nan | (v != v)
+                high2 = high2 if high2 > v else v
+                low2 = low2 if low2 < v else v
                 pos += 2
             if pos < end:
                 v = row[pos]
                 d = v - shift
                 s1 += d
                 s2 += d * d
-                high = v if v > high else high
-                low = v if v < low else low
-                nan = nan | (v != v)
+                high = high if high > v else v
+                low = low if low < v else v
+            if s1 != s1 or t1 != t1:  # a NaN (or +inf and -inf): look for one
+                for pos in range(start, end):
+                    nan = nan | (row[pos] != row[pos])
             high = high2 if high2 > high else high
             low = low2 if low2 < low else low
+
             s1 = s1 + t1
             s2 = s2 + t2
             t1 = 0.0
