@@ -282,14 +282,20 @@ cdef Py_ssize_t _find_runs(const int32_t* labels, const int32_t* lut, Py_ssize_t
     return n
 
 
-cdef void _map_runs(const floating* row, int transform, bint cplx, const Run* runs,
-                    Py_ssize_t n_runs, double* acc, Layout* L) noexcept nogil:
+cdef void _map_runs(const floating* x0, Py_ssize_t x_stride, const Py_ssize_t* source,
+                    const int* transform, const Py_ssize_t* target, bint cplx,
+                    const Run* runs, Py_ssize_t n_runs, double* acc0, Py_ssize_t acc_stride,
+                    Py_ssize_t first, Py_ssize_t last, Layout* L) noexcept nogil:
+    """Maps first..last-1, run by run: the maps of one run follow each other, so the
+    run's length (the trip counts of its loops) is predicted after the first map."""
     cdef Opts o
-    cdef Py_ssize_t i
-    o.transform = transform
+    cdef Py_ssize_t i, m
     o.cplx = cplx
     for i in range(n_runs):
-        _run(row, runs[i].start, runs[i].end, &o, acc + runs[i].obj * L.n_stats, L)
+        for m in range(first, last):
+            o.transform = transform[m]
+            _run(x0 + source[m] * x_stride, runs[i].start, runs[i].end, &o,
+                 acc0 + target[m] * acc_stride + runs[i].obj * L.n_stats, L)
 
 
 cdef void _one_map(const floating* row, int transform, bint cplx, const int32_t* labels,
@@ -357,7 +363,7 @@ def accumulate(const floating[:, ::1] x, const Py_ssize_t[::1] source,
     L.omit = omit
     L.extremes = extremes
     L.moments = moments
-    cdef Py_ssize_t n_runs = 0
+    cdef Py_ssize_t n_runs = 0, n_blocks, t
     cdef Run* runs = NULL
     if L.n_levels == 1 and L.levels[0] == 1 and n_maps > 1:
         # Every map visits the same runs: find them once, where they are few
@@ -369,9 +375,13 @@ def accumulate(const floating[:, ::1] x, const Py_ssize_t[::1] source,
         if runs != NULL:
             with nogil:
                 _find_runs(&labels[0], &lut[0], L.D * L.H, L.W, runs)
-                for m in prange(n_maps, schedule="static", num_threads=n_threads):
-                    _map_runs(&x[source[m], 0], transform[m], cplx, runs, n_runs,
-                              &acc[target[m], 0, 0], &L)
+                # Threads take contiguous blocks of maps: each map is added by one
+                # thread, in run order, whatever the thread count.
+                n_blocks = min(max(n_threads, 1), n_maps)
+                for t in prange(n_blocks, schedule="static", num_threads=n_blocks):
+                    _map_runs(&x[0, 0], x.shape[1], &source[0], &transform[0], &target[0],
+                              cplx, runs, n_runs, &acc[0, 0, 0], acc.shape[1] * acc.shape[2],
+                              t * n_maps // n_blocks, (t + 1) * n_maps // n_blocks, &L)
             free(runs)
             return
     for m in prange(n_maps, schedule="static", nogil=True, num_threads=n_threads):
