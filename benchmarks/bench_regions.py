@@ -159,8 +159,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=("statistics", "pipeline", "volume"),
                         help="run one part")
+    parser.add_argument("--maps", type=int, default=8, help="maps of the statistics part")
     args = parser.parse_args()
-    args.maps = 8
     side, args.labels = (256, 300) if args.quick else (2048, 10_000)
     args.volume_labels = 64 if args.quick else 1000
     if args.only in (None, "statistics"):
