@@ -30,7 +30,7 @@ from .pooling import as_poolings
 from .responses import BORDER_MODES
 from .samples import read_samples
 
-__all__ = ["masked_features", "pooled_regions", "region_features", "region_geometry",
+__all__ = ["masked_features", "region_features", "region_geometry",
            "read_masks", "region_pool", "region_poolings", "split_masks"]
 
 #: Accumulators per cell, in the kernel's order (``S_*`` in _regions.pyx); then one
@@ -327,7 +327,7 @@ def _union_levels(poolings):
     return levels
 
 
-def pooled_regions(sample, objects, bank, poolings, *, nonlinearity="modulus",
+def _pooled_regions(sample, objects, bank, poolings, *, nonlinearity="modulus",
                    mode="reflect", rotation=None, scale_pooling=None, normalization="power",
                    dtype=np.float32, n_threads=None):
     """Feature vectors of the labelled objects of one validated sample.
@@ -392,7 +392,6 @@ def _read_image(image, channel_axis, owner):
         if channel_axis is not None:
             valid = valid.all(axis=channel_axis)
         image = image.data
-    image = np.asarray(image) if isinstance(image, np.ndarray) else image
     if channel_axis is not None and isinstance(channel_axis, int) and channel_axis >= 0:
         channel_axis += 1
     samples, _ = read_samples(np.asarray(image)[None], channel_axis=channel_axis)
@@ -473,7 +472,7 @@ def region_features(image, labels=None, **params):
         random_state=p["random_state"], owner=owner)
     check_invariances(p["rotation"], bank, owner)
     objects = _Objects(labels)
-    features = pooled_regions(
+    features = _pooled_regions(
         sample, objects, bank, poolings, nonlinearity=p["nonlinearity"], mode=p["mode"],
         rotation=p["rotation"], scale_pooling=p["scale_pooling"],
         normalization=p["normalization"], dtype=p["dtype"], n_threads=p["n_threads"])
@@ -519,15 +518,17 @@ def split_masks(X):
 def masked_features(samples, valid, bank, poolings, **params):
     """Feature vectors of samples pooled only where ``valid`` (n, C, *spatial) is True.
 
-    Each sample is the one-object case of :func:`pooled_regions` (a pixel
+    Each sample is the one-object case of :func:`region_features` (a pixel
     counts where every channel is valid; the pyramid covers the bounding
     box of its valid pixels); a sample without a valid pixel gives NaN.
-    ``params`` are those of :func:`pooled_regions`.
+    ``params``: ``nonlinearity``, ``mode``, ``rotation``, ``scale_pooling``,
+    ``normalization``, ``dtype``, ``n_threads``, as in
+    :class:`~featpool.FilterBankPooling`.
     """
     rows = []
     for sample, inside in zip(samples, valid):
         labels = np.asarray(inside).all(axis=0).view(np.uint8)
-        features = pooled_regions(np.asarray(sample), _Objects(labels), bank, poolings,
+        features = _pooled_regions(np.asarray(sample), _Objects(labels), bank, poolings,
                                   **params)
         if not len(features):
             features = np.full((1, features.shape[1]), np.nan, dtype=features.dtype)
