@@ -86,14 +86,21 @@ def test_variance_keeps_precision_far_from_zero():
         np.testing.assert_allclose(pooled[op], expected, rtol=1e-9)
 
 
-def test_result_equal_in_diff_n_threads():
+@pytest.mark.parametrize("blocks", [True, False])
+@pytest.mark.parametrize("levels", [(1,), (1, 3)])
+def test_result_equal_in_diff_n_threads(blocks, levels):
+    # Large enough to run threaded; blocky labels take the kernel's list of
+    # runs, speckled ones its pixel-by-pixel path.
     rng = np.random.default_rng(1)
-    x = rng.random((6, 30, 31)).astype(np.float32)
-    labels = rng.integers(0, 20, (30, 31))
-    one = region_pool(x, labels, op=OPS, levels=(1, 3), n_threads=1)
-    many = region_pool(x, labels, op=OPS, levels=(1, 3), n_threads=4)
+    x = rng.random((8, 100, 101)).astype(np.float32)
+    labels = (np.kron(rng.integers(0, 30, (10, 11)), np.ones((10, 10), int))[:, :101]
+              if blocks else rng.integers(0, 20, (100, 101)))
+    one = region_pool(x, labels, op=OPS, levels=levels, n_threads=1)
+    many = region_pool(x, labels, op=OPS, levels=levels, n_threads=3)
     for op in OPS:
         np.testing.assert_array_equal(one[op], many[op])
+    _, expected = reference_region_pool(x[:2], labels, "std", 2, levels=levels)
+    _assert_close(one["std"][:2], expected, np.float32)
 
 
 def test_empty_cells_and_label_images():
