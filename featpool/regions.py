@@ -421,7 +421,8 @@ def region_features(image, labels=None, **params):
         2x2 grid over each object's bounding box, PyTorch's adaptive bins,
         and a cell with none of the object's pixels is NaN) and
         ``mode='reflect'`` (no wrap-around of one border onto the other).
-        Sliding-window poolings and ``second_layer`` are refused.
+        Sliding-window poolings and ``second_layer`` are refused;
+        ``batch_size`` and ``image_shape`` have no effect (one image).
 
     Returns
     -------
