@@ -9,7 +9,8 @@ def accumulate(
     transform: NDArray[np.intc],
     target: NDArray[np.intp],
     cplx: bool,
-    labels: NDArray[np.intp],
+    labels: NDArray[np.int32],
+    lut: NDArray[np.int32],
     shape: NDArray[np.intp],
     origin: NDArray[np.intp],
     box: NDArray[np.intp],
@@ -22,7 +23,7 @@ def accumulate(
     n_threads: int,
 ) -> None: ...
 def geometry(
-    labels: NDArray[np.intp],
+    labels: NDArray[np.int32],
     shape: NDArray[np.intp],
     area: NDArray[np.int64],
     box: NDArray[np.intp],
