@@ -343,16 +343,18 @@ def test_masked_arrays_in_pipeline_and_grid_search():
 
 @pytest.mark.parametrize("policy", ["propagate", "omit"])
 def test_infinities_and_nan_in_long_runs(policy):
-    # Runs long enough for the kernel's unrolled loops, with inf, -inf and NaN.
-    x = np.tile(np.arange(40.0), (4, 1))
+    # Runs long enough for the kernel's unrolled loops, with inf, -inf and NaN,
+    # in several maps (the kernel's list of runs) and in one (its scan).
+    x = np.tile(np.arange(40.0), (3, 4, 1)) * np.array([1.0, -2.0, 0.5])[:, None, None]
     labels = np.ones((4, 40), dtype=np.uint8)
     labels[2:] = 2
     labels[3] = 3
-    x[0, 7], x[0, 30] = np.inf, -np.inf    # label 1: both infinities, no NaN
-    x[2, 11] = np.nan                      # label 2: a NaN
-    pooled = region_pool(x, labels, op=OPS, nan_policy=policy)
-    for op in OPS:
-        with np.errstate(invalid="ignore"):  # inf - inf in the reference's sums
-            _, expected = reference_region_pool(x, labels, op, 2, nan_policy=policy)
-        np.testing.assert_allclose(pooled[op], expected, rtol=1e-12, err_msg=op)
-    assert pooled["max"][0, 0] == np.inf and pooled["min"][0, 0] == -np.inf
+    x[:, 0, 7], x[:, 0, 30] = np.inf, -np.inf    # label 1: both infinities, no NaN
+    x[:, 2, 11] = np.nan                         # label 2: a NaN
+    for maps in (x, x[:1]):
+        pooled = region_pool(maps, labels, op=OPS, nan_policy=policy)
+        for op in OPS:
+            with np.errstate(invalid="ignore"):  # inf - inf in the reference's sums
+                _, expected = reference_region_pool(maps, labels, op, 2, nan_policy=policy)
+            np.testing.assert_allclose(pooled[op], expected, rtol=1e-12, err_msg=op)
+        assert pooled["max"][0, 0, 0] == np.inf and pooled["min"][0, 0, 0] == -np.inf
