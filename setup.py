@@ -18,7 +18,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-EXTENSIONS = ["featpool._pooling", "featpool._spectral", "featpool._openmp_helpers"]
+EXTENSIONS = ["featpool._pooling", "featpool._spectral", "featpool._regions",
+              "featpool._openmp_helpers"]
 
 
 def _env_flag(name):

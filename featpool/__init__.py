@@ -55,6 +55,7 @@ from .pooling import (  # noqa: E402
 )
 from .responses import filter_pool, filter_responses, response_maps  # noqa: E402
 from .pipeline import extract_features  # noqa: E402
+from .regions import region_features  # noqa: E402
 from .samples import read_samples  # noqa: E402
 from .transformers import FilterBankPooling, SpatialPooling  # noqa: E402
 
@@ -89,6 +90,7 @@ __all__ = [
     "pool_output_shape",
     "pyramid_pool",
     "read_samples",
+    "region_features",
     "response_maps",
     "rfs_bank",
     "schmid_bank",

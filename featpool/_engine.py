@@ -663,3 +663,45 @@ def pool_stack(flat, bank, poolings, nonlinearity, mode, multiresolution, second
                 flat[part], bank, second_bank, pairs, mode, nonlinearity, poolings,
                 multiresolution, workers, n_threads)
     return out
+
+
+def region_responses(x, bank, mode, workers):
+    """Yield (filters, origin, complex full-resolution responses (b, f, *size)).
+
+    For pooling inside regions (featpool.regions): every filter's responses
+    cover the image once, a few filters at a time, either on the whole image
+    or, where the bank's spectra on it would not fit the working memory
+    (``_BANK_FRACTION``), tile by tile (overlap-save, as :func:`_run_tiled`)
+    on tiles small enough that they fit; ``origin`` is the tile's first pixel.
+    """
+    spatial = tuple(x.shape[1:])
+    nd = len(spatial)
+    budget = working_memory_bytes(_BANK_FRACTION)
+    plans = make_plans(bank, spatial, mode, (), False)
+    if sum(_bank_bytes(len(p.index), p.padded, bank.dtype) for p in plans) <= budget:
+        for filters, y in full_responses(x, bank, plans, mode, range(len(bank)), workers):
+            yield filters, (0,) * nd, y
+        return
+    support = bank.spatial_support
+    core = list(spatial)
+    while (max(core) > 16 and _bank_bytes(len(bank), [c + 2 * support for c in core],
+                                          bank.dtype) > budget):
+        core[int(np.argmax(core))] = (max(core) + 1) // 2
+    image = np.pad(x, [(0, 0)] + [(support, support)] * nd,
+                   mode=BORDER_MODES[mode]).astype(bank.dtype, copy=False)
+    plans = make_plans(bank, tuple(core), "constant", (), False)
+    origins = list(itertools.product(*(range(0, n, c) for n, c in zip(spatial, core))))
+    for plan in plans:
+        filters, _ = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded,
+                                    group=plan.group)
+        for origin in origins:
+            size = tuple(min(c, n - o) for o, c, n in zip(origin, core, spatial))
+            tile = np.zeros((x.shape[0],) + plan.padded, bank.dtype)
+            tile[(slice(None),) + tuple(slice(0, s + 2 * r) for s, r in zip(size, plan.pad))] \
+                = image[(slice(None),) + tuple(slice(o + support - r, o + support + s + r)
+                                               for o, s, r in zip(origin, size, plan.pad))]
+            spectrum = scipy.fft.fftn(tile, axes=tuple(range(1, nd + 1)), workers=workers)
+            at = replace(plan, spatial=size)
+            for chunk in _chunks(len(plan.index), 2 * spectrum.nbytes):
+                yield plan.index[chunk], origin, _responses_at(spectrum, filters[chunk], at,
+                                                               workers)

@@ -187,3 +187,31 @@ def reference_adaptive(x, nd, output_size, op="max", p=2.0, nan_policy="propagat
     grid = [n if g is None else g for n, g in zip(spatial, _per_axis(output_size, nd))]
     windows = [adaptive_windows(n, g) for n, g in zip(spatial, grid)]
     return _reduce(x, nd, windows, op, p, False, nan_policy, mask, return_indices, exact)
+
+
+def reference_region_pool(x, labels, op, nd, p=2.0, nan_policy="propagate", levels=(1,)):
+    """Per label, per pyramid cell of its bounding box: the op over its pixels.
+
+    Loops over every label and cell; returns (labels present, (..., K, n_cells)).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    lead = x.shape[: x.ndim - nd]
+    rows = x.reshape((-1,) + labels.shape)
+    present = [int(v) for v in np.unique(labels) if v != 0]
+    out = np.full((len(rows), len(present), sum(g ** nd for g in levels)), np.nan)
+    for k, label in enumerate(present):
+        inside = labels == label
+        coords = np.nonzero(inside)
+        first = [int(c.min()) for c in coords]
+        extent = [int(c.max()) - f + 1 for c, f in zip(coords, first)]
+        cell = 0
+        for g in levels:
+            for bins in itertools.product(*(adaptive_windows(n, g) for n in extent)):
+                box = tuple(slice(f + b[0][0], f + b[0][-1] + 1) for f, b in zip(first, bins))
+                for r, row in enumerate(rows):
+                    values = row[box][inside[box]]
+                    if nan_policy == "omit":
+                        values = values[~np.isnan(values)]
+                    out[r, k, cell] = _apply(values, op, p, 0, False)
+                cell += 1
+    return np.array(present, dtype=np.intp), out.reshape(lead + out.shape[1:])

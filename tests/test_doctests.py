@@ -20,6 +20,7 @@ import featpool.io
 import featpool.normalization
 import featpool.pipeline
 import featpool.pooling
+import featpool.regions
 import featpool.responses
 import featpool.samples
 import featpool.transformers
@@ -34,6 +35,7 @@ MODULES = [
     featpool.normalization,
     featpool.feature_names,
     featpool.pipeline,
+    featpool.regions,
     featpool.responses,
     featpool.filters._bank,
     featpool.filters.gabor,

@@ -152,6 +152,7 @@ LAYERS = [
     {"responses", "samples", "normalization", "invariance"},
     {"feature_names"},
     {"pipeline"},
+    {"regions"},
     {"transformers"},
     {"io", "_tables"},
     {"_batch"},
