@@ -4,7 +4,7 @@ Declared here, apart from the loops of _pooling.pyx (which includes this file
 automatically), as scikit-image keeps its rank filters' per-pixel kernels in
 core_cy.pxd: what one cell means, then how the loops visit the cells.
 """
-from libc.math cimport sqrt, pow, fabs
+from libc.math cimport sqrt, sqrtf, pow, fabs
 from libc.stdint cimport int64_t
 
 ctypedef fused floating:
@@ -111,3 +111,88 @@ cdef inline double _power(double v, double p) noexcept nogil:
     if p == 2.0:
         return v * v
     return pow(v, p)
+
+
+cdef inline double _sum_taps(const floating* row, Py_ssize_t start, Py_ssize_t lo,
+                            Py_ssize_t hi, Py_ssize_t d, Opts* o) noexcept nogil:
+    """Sum of the taps lo..hi-1 of one window through the nonlinearity.
+
+    The common cases get loops of their own, the choice made once per window
+    rather than per cell (adaptive and border windows go through here).
+    """
+    cdef Py_ssize_t t, pos
+    cdef double total = 0.0, re, im, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    if not o.cplx and o.transform == T_NONE:
+        # Four running sums: long windows (global pooling) are not bound by
+        # the latency of one chain of additions.
+        t = lo
+        while t + 4 <= hi:
+            total += row[start + t * d]
+            a1 += row[start + (t + 1) * d]
+            a2 += row[start + (t + 2) * d]
+            a3 += row[start + (t + 3) * d]
+            t += 4
+        while t < hi:
+            total += row[start + t * d]
+            t += 1
+        total = (total + a1) + (a2 + a3)
+    elif o.cplx and o.transform == T_MODULUS and floating is float:
+        # Single precision in, single-precision square root (4x cheaper).
+        for t in range(lo, hi):
+            pos = 2 * (start + t * d)
+            total += sqrtf(row[pos] * row[pos] + row[pos + 1] * row[pos + 1])
+    elif o.cplx and o.transform == T_MODULUS:
+        for t in range(lo, hi):
+            pos = 2 * (start + t * d)
+            re = row[pos]
+            im = row[pos + 1]
+            total += sqrt(re * re + im * im)
+    else:
+        for t in range(lo, hi):
+            total += _load(row, start + t * d, o)
+    return total
+
+
+cdef inline void _window(const floating* row, const unsigned char* mrow, Py_ssize_t j,
+                         Py_ssize_t idx_base, Axis* a, Opts* o, Chan dst) noexcept nogil:
+    """Reduce the W window of output j of one row into dst[j], any options."""
+    cdef Py_ssize_t t, pos, mi = -1, start = a.start[j], d = a.d
+    cdef double m = 0.0, xv, s1 = 0.0, s2 = 0.0, c = 0.0
+    cdef bint have = False
+    if not o.counted and (o.op == OP_SUM or o.op == OP_MEAN):
+        dst.v[j] = _sum_taps(row, start, a.lo[j], a.hi[j], d, o)
+        return
+    for t in range(a.lo[j], a.hi[j]):
+        pos = start + t * d
+        xv = _load(row, pos, o)
+        if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
+            continue
+        c += 1.0
+        if o.extreme:
+            if not have or _better(xv, m, o.is_min):
+                m = xv
+                mi = pos
+                have = True
+        elif o.op == OP_LP:
+            s1 += _power(xv, o.p)
+        else:
+            s1 += xv
+    if o.moments and c > 0.0:
+        # Second pass over the window: squared deviations from its own mean.
+        s1 = s1 / c
+        for t in range(a.lo[j], a.hi[j]):
+            pos = start + t * d
+            xv = _load(row, pos, o)
+            if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
+                continue
+            s2 += (xv - s1) * (xv - s1)
+    if o.extreme:
+        dst.v[j] = m
+        if o.with_idx:
+            dst.i[j] = idx_base + mi if have else -1
+    else:
+        dst.v[j] = s1
+        if o.moments:
+            dst.v2[j] = s2
+    if o.counted or o.moments:
+        dst.c[j] = c

@@ -33,7 +33,8 @@ the Python side (featpool/pooling.py) validates everything and allocates every
 array, scratch space included.
 """
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport sqrt, sqrtf, pow, fabs, NAN, log, exp, expm1, log1p, ldexp, ilogb
+from libc.math cimport sqrt, sqrtf, pow, fabs, NAN, INFINITY, log, exp, expm1, log1p, ldexp, ilogb
+from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
 # Types, op and nonlinearity codes, and per-cell functions: _pooling.pxd.
@@ -82,91 +83,6 @@ cdef inline Chan _shift(Chan ch, Py_ssize_t k) noexcept nogil:
     if ch.i != NULL:
         ch.i += k
     return ch
-
-
-cdef inline double _sum_taps(const floating* row, Py_ssize_t start, Py_ssize_t lo,
-                            Py_ssize_t hi, Py_ssize_t d, Opts* o) noexcept nogil:
-    """Sum of the taps lo..hi-1 of one window through the nonlinearity.
-
-    The common cases get loops of their own, the choice made once per window
-    rather than per cell (adaptive and border windows go through here).
-    """
-    cdef Py_ssize_t t, pos
-    cdef double total = 0.0, re, im, a1 = 0.0, a2 = 0.0, a3 = 0.0
-    if not o.cplx and o.transform == T_NONE:
-        # Four running sums: long windows (global pooling) are not bound by
-        # the latency of one chain of additions.
-        t = lo
-        while t + 4 <= hi:
-            total += row[start + t * d]
-            a1 += row[start + (t + 1) * d]
-            a2 += row[start + (t + 2) * d]
-            a3 += row[start + (t + 3) * d]
-            t += 4
-        while t < hi:
-            total += row[start + t * d]
-            t += 1
-        total = (total + a1) + (a2 + a3)
-    elif o.cplx and o.transform == T_MODULUS and floating is float:
-        # Single precision in, single-precision square root (4x cheaper).
-        for t in range(lo, hi):
-            pos = 2 * (start + t * d)
-            total += sqrtf(row[pos] * row[pos] + row[pos + 1] * row[pos + 1])
-    elif o.cplx and o.transform == T_MODULUS:
-        for t in range(lo, hi):
-            pos = 2 * (start + t * d)
-            re = row[pos]
-            im = row[pos + 1]
-            total += sqrt(re * re + im * im)
-    else:
-        for t in range(lo, hi):
-            total += _load(row, start + t * d, o)
-    return total
-
-
-cdef inline void _window(const floating* row, const unsigned char* mrow, Py_ssize_t j,
-                         Py_ssize_t idx_base, Axis* a, Opts* o, Chan dst) noexcept nogil:
-    """Reduce the W window of output j of one row into dst[j], any options."""
-    cdef Py_ssize_t t, pos, mi = -1, start = a.start[j], d = a.d
-    cdef double m = 0.0, xv, s1 = 0.0, s2 = 0.0, c = 0.0
-    cdef bint have = False
-    if not o.counted and (o.op == OP_SUM or o.op == OP_MEAN):
-        dst.v[j] = _sum_taps(row, start, a.lo[j], a.hi[j], d, o)
-        return
-    for t in range(a.lo[j], a.hi[j]):
-        pos = start + t * d
-        xv = _load(row, pos, o)
-        if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
-            continue
-        c += 1.0
-        if o.extreme:
-            if not have or _better(xv, m, o.is_min):
-                m = xv
-                mi = pos
-                have = True
-        elif o.op == OP_LP:
-            s1 += _power(xv, o.p)
-        else:
-            s1 += xv
-    if o.moments and c > 0.0:
-        # Second pass over the window: squared deviations from its own mean.
-        s1 = s1 / c
-        for t in range(a.lo[j], a.hi[j]):
-            pos = start + t * d
-            xv = _load(row, pos, o)
-            if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
-                continue
-            s2 += (xv - s1) * (xv - s1)
-    if o.extreme:
-        dst.v[j] = m
-        if o.with_idx:
-            dst.i[j] = idx_base + mi if have else -1
-    else:
-        dst.v[j] = s1
-        if o.moments:
-            dst.v2[j] = s2
-    if o.counted or o.moments:
-        dst.c[j] = c
 
 
 cdef inline void _interior(const floating* row, Axis* a, Opts* o, Chan dst) noexcept nogil:
@@ -538,10 +454,11 @@ cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, dou
         for ow in range(n):
             out[ow] = <floating>q.v[k + ow]
     elif not o.counted and o.op == OP_MEAN and not o.include_pad:
-        for ow in range(n):   # one loop, an OR reduction: it stays vectorised
+        for ow in range(n):   # one loop, a conditional store: it stays vectorised
             v = q.v[k + ow]
             out[ow] = <floating>(v / (real_dh * aw.creal[ow]))
-            bad = bad | (v - v != 0.0)
+            if not fabs(v) <= DBL_MAX:
+                bad = 1
         if bad:
             for ow in range(n):
                 if q.v[k + ow] - q.v[k + ow] != 0.0:
@@ -561,6 +478,167 @@ cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, dou
                 idx[ow] = -1
             else:
                 idx[ow] = q.i[k + ow]
+
+
+# The row-wise path. Where no two windows share an input row along H and D
+# (stride >= extent there: non-overlapping pooling), the separable passes
+# gain nothing and cost passes over their work space. Each output row then
+# reduces its input rows one by one along W and folds them into a row of
+# accumulators, in the order the separable passes use, so that the result is
+# the same to the bit: a sum starts from 0 and adds each row's W sums (float64)
+# in order, plane by plane; a max is "the last NaN, else the first largest
+# value" in row-major order, which any grouping of the same sequence gives,
+# so it folds every row straight into the output.
+
+cdef inline void _extreme_k(const floating* x, Py_ssize_t n, Py_ssize_t k, bint is_min,
+                            floating* acc) noexcept nogil:
+    """acc[j] = acc[j] (max or min) the extreme of x[k*j : k*j + k], NaN first.
+
+    Inlined with a constant k, the loop vectorises (no branch per cell)."""
+    cdef Py_ssize_t j, t
+    cdef floating m, v
+    for j in range(n):
+        m = acc[j]
+        for t in range(k):
+            v = x[k * j + t]
+            if is_min:
+                m = v if ((v < m) | (v != v)) else m
+            else:
+                m = v if ((v > m) | (v != v)) else m
+        acc[j] = m
+
+
+cdef inline void _sum_k(const floating* x, Py_ssize_t n, Py_ssize_t k,
+                        double* acc) noexcept nogil:
+    """acc[j] += the sum of x[k*j : k*j + k] (float64, in order)."""
+    cdef Py_ssize_t j, t
+    cdef double s
+    for j in range(n):
+        s = x[k * j]
+        for t in range(1, k):
+            s += x[k * j + t]
+        acc[j] += s
+
+
+cdef inline bint _contiguous_k(const floating* x, Py_ssize_t n, Py_ssize_t k, Opts* o,
+                               floating* macc, double* sacc) noexcept nogil:
+    """The interior windows of a row with stride = size, no dilation, for the
+    sizes that get a loop of their own; False for any other size."""
+    if k != 2 and k != 3 and k != 4 and k != 8:
+        return False
+    if not o.extreme:
+        if k == 2:
+            _sum_k(x, n, 2, sacc)
+        elif k == 3:
+            _sum_k(x, n, 3, sacc)
+        elif k == 4:
+            _sum_k(x, n, 4, sacc)
+        else:
+            _sum_k(x, n, 8, sacc)
+    elif o.is_min:
+        if k == 2:
+            _extreme_k(x, n, 2, True, macc)
+        elif k == 3:
+            _extreme_k(x, n, 3, True, macc)
+        elif k == 4:
+            _extreme_k(x, n, 4, True, macc)
+        else:
+            _extreme_k(x, n, 8, True, macc)
+    elif k == 2:
+        _extreme_k(x, n, 2, False, macc)
+    elif k == 3:
+        _extreme_k(x, n, 3, False, macc)
+    elif k == 4:
+        _extreme_k(x, n, 4, False, macc)
+    else:
+        _extreme_k(x, n, 8, False, macc)
+    return True
+
+
+cdef inline void _fold(double v, Py_ssize_t j, Opts* o, floating* macc,
+                       double* sacc) noexcept nogil:
+    """Fold the W-reduced value v of window j into its accumulator."""
+    if not o.extreme:
+        sacc[j] += v
+    elif _better(v, macc[j], o.is_min):
+        macc[j] = <floating>v
+
+
+cdef inline void _fold_row(const floating* row, Axis* a, Opts* o, floating* macc,
+                           double* sacc, Chan w) noexcept nogil:
+    """Reduce one input row along W and fold it into macc (max, min: the output
+    row) or sacc (sum, mean). ``w`` holds W-reduced values on the other paths."""
+    cdef Py_ssize_t j
+    # Fewer interior windows go through _window on the separable path too.
+    if (a.d == 1 and a.s == a.k and a.j1 - a.j0 >= 8
+            and _contiguous_k(row + a.start[a.j0], a.j1 - a.j0, a.k, o,
+                              macc + a.j0, sacc + a.j0)):
+        for j in range(a.j0):
+            _window(row, NULL, j, 0, a, o, w)
+            _fold(w.v[j], j, o, macc, sacc)
+        for j in range(a.j1, a.n_out):
+            _window(row, NULL, j, 0, a, o, w)
+            _fold(w.v[j], j, o, macc, sacc)
+        return
+    _row_fast(row, a, o, w)
+    for j in range(a.n_out):
+        _fold(w.v[j], j, o, macc, sacc)
+
+
+cdef inline bint _disjoint(Axis* a) noexcept nogil:
+    """Sliding windows that share no input index and each hold one at least."""
+    cdef Py_ssize_t j
+    if a.k == 0 or a.s < (a.k - 1) * a.d + 1:
+        return False
+    for j in range(a.n_out):
+        if a.hi[j] <= a.lo[j]:
+            return False
+    return True
+
+
+cdef inline bint _rowwise(Axis* ad, Axis* ah, Axis* aw, Opts* o) noexcept nogil:
+    """True where the row-wise path applies: plain max, min, sum or mean of
+    sliding windows, disjoint along H and D."""
+    return (not o.counted and not o.with_idx and not o.cplx and o.transform == T_NONE
+            and (o.extreme or o.op == OP_SUM or o.op == OP_MEAN)
+            and aw.k > 0 and _disjoint(ad) and _disjoint(ah))
+
+
+cdef void _rowwise_block(const floating* img, Py_ssize_t H, Axis* ad, Axis* ah, Axis* aw,
+                         Py_ssize_t od0, Py_ssize_t od1, Py_ssize_t oh0, Py_ssize_t oh1,
+                         bint trivial_d, Opts* o, floating* out, double* buf) noexcept nogil:
+    """Output rows oh0..oh1-1 of planes od0..od1-1 of one image; ``buf`` holds
+    3 * Wout doubles."""
+    cdef Py_ssize_t od, oh, td, th, j, Wout = aw.n_out, W = aw.n_in
+    cdef floating* orow
+    cdef double* plane = buf
+    cdef double* total = buf + Wout
+    cdef Chan w = _chan(buf + 2 * Wout, NULL, 0)
+    cdef floating start = INFINITY if o.is_min else -INFINITY
+    if trivial_d:
+        total = plane
+    for od in range(od0, od1):
+        for oh in range(oh0, oh1):
+            orow = out + (od * ah.n_out + oh) * Wout
+            for j in range(Wout):
+                if o.extreme:
+                    orow[j] = start
+                total[j] = 0.0
+            for td in range(ad.lo[od], ad.hi[od]):
+                if not trivial_d:
+                    for j in range(Wout):
+                        plane[j] = 0.0
+                for th in range(ah.lo[oh], ah.hi[oh]):
+                    _fold_row(img + ((ad.start[od] + td * ad.d) * H
+                                     + ah.start[oh] + th * ah.d) * W,
+                              aw, o, orow, plane, w)
+                if not trivial_d:
+                    for j in range(Wout):
+                        total[j] += plane[j]
+            if not o.extreme:
+                _finish_row(_chan(total, NULL, 0), 0, aw, ad.creal[od] * ah.creal[oh],
+                            ad.cpad[od] * ah.cpad[oh], orow, NULL, o, img, NULL, H,
+                            ad, ah, od, oh)
 
 
 cdef struct Range:
@@ -658,7 +736,7 @@ def pool_kernel(
     cdef Py_ssize_t n_tasks = (N + block_n - 1) // block_n * nbd * nbh
     cdef Py_ssize_t s_size, p_size, q_size, total
     cdef Opts o
-    cdef bint trivial_d
+    cdef bint trivial_d, rowwise
     cdef Py_ssize_t task, n, n0, od0, od1, oh0, oh1, iz, plane_len, od, oh, tid
     cdef Range rows, planes
     cdef Chan cs, cp, cq
@@ -682,6 +760,7 @@ def pool_kernel(
     total = s_size + p_size + q_size
     # Depth windows of one tap per plane need no D pass: the H pass output is final.
     trivial_d = Dout == D and taps_d[2, 0] == 1 and taps_d[0, Dout - 1] == D - 1
+    rowwise = _rowwise(&ad, &ah, &aw, &o)
 
     with nogil, parallel(num_threads=n_threads):
         for task in prange(n_tasks, schedule="dynamic"):
@@ -691,6 +770,11 @@ def pool_kernel(
             od1 = min(od0 + block_d, Dout)
             oh0 = task % nbh * block_h
             oh1 = min(oh0 + block_h, Hout)
+            if rowwise:
+                for n in range(n0, min(n0 + block_n, N)):
+                    _rowwise_block(&x[n, 0, 0, 0], H, &ad, &ah, &aw, od0, od1, oh0, oh1,
+                                   trivial_d, &o, &out[n, 0, 0, 0], &scratch[tid, 0])
+                continue
             rows = _extent(&ah, oh0, oh1)
             planes = _extent(&ad, od0, od1)
             cs = _chan(&scratch[tid, 0], &iscratch[tid, 0] if with_idx else NULL, total)
