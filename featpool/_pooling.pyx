@@ -33,7 +33,7 @@ the Python side (featpool/pooling.py) validates everything and allocates every
 array, scratch space included.
 """
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport sqrt, sqrtf, pow, fabs, NAN, INFINITY, log, exp, expm1, log1p, ldexp, ilogb
+from libc.math cimport sqrt, sqrtf, pow, fabs, frexp, NAN, INFINITY, log, exp, expm1, log1p, ldexp, ilogb
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
@@ -441,24 +441,47 @@ cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
     return var
 
 
+cdef inline bint _divide(const double* v, Py_ssize_t j0, Py_ssize_t j1, double n,
+                         const double* counts, floating* out) noexcept nogil:
+    """out[j] = v[j] / (n * counts[j]), or v[j] * n without counts, for j0 <= j < j1;
+    True if a v[j] is not finite (a conditional store: the loop stays vectorised)."""
+    cdef Py_ssize_t j
+    cdef bint bad = False
+    if counts == NULL:
+        for j in range(j0, j1):
+            out[j] = <floating>(v[j] * n)
+            if not fabs(v[j]) <= DBL_MAX:
+                bad = True
+    else:
+        for j in range(j0, j1):
+            out[j] = <floating>(v[j] / (n * counts[j]))
+            if not fabs(v[j]) <= DBL_MAX:
+                bad = True
+    return bad
+
+
 cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, double pad_dh,
                              floating* out, int64_t* idx, Opts* o, const floating* img,
                              const unsigned char* mimg, Py_ssize_t H, Axis* ad, Axis* ah,
                              Py_ssize_t od, Py_ssize_t oh) noexcept nogil:
     """Write one output row from its accumulators (q at offset k); cells whose
     accumulators over- or underflowed are recomputed from ``img`` (one image)."""
-    cdef Py_ssize_t ow, n = aw.n_out
+    cdef Py_ssize_t ow, j0, j1, n = aw.n_out
     cdef double v
-    cdef int bad = 0
+    cdef int bad = 0, e
     if not o.counted and (o.extreme or o.op == OP_SUM):
         for ow in range(n):
             out[ow] = <floating>q.v[k + ow]
     elif not o.counted and o.op == OP_MEAN and not o.include_pad:
-        for ow in range(n):   # one loop, a conditional store: it stays vectorised
-            v = q.v[k + ow]
-            out[ow] = <floating>(v / (real_dh * aw.creal[ow]))
-            if not fabs(v) <= DBL_MAX:
-                bad = 1
+        j0 = j1 = 0
+        if aw.j1 > aw.j0 and frexp(real_dh * aw.k, &e) == 0.5:
+            # The full windows' count is a power of two: multiplying by its
+            # reciprocal gives the quotient exactly, several times faster.
+            j0 = aw.j0
+            j1 = aw.j1
+            bad = _divide(q.v + k, j0, j1, 1.0 / (real_dh * aw.k), NULL, out)
+        bad = _divide(q.v + k, 0, j0, real_dh, aw.creal, out) | bad
+        bad = _divide(q.v + k, j1, n, real_dh, aw.creal, out) | bad
         if bad:
             for ow in range(n):
                 if q.v[k + ow] - q.v[k + ow] != 0.0:
@@ -488,17 +511,19 @@ cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, dou
 # the same to the bit: a sum starts from 0 and adds each row's W sums (float64)
 # in order, plane by plane; a max is "the last NaN, else the first largest
 # value" in row-major order, which any grouping of the same sequence gives,
-# so it folds every row straight into the output.
+# so it folds every row straight into the output, from -inf.
+# Every fold reads a row of accumulators (prev) and writes one (acc): prev is
+# acc itself, or a row of starting values for the first input row.
 
 cdef inline void _extreme_k(const floating* x, Py_ssize_t n, Py_ssize_t k, bint is_min,
-                            floating* acc) noexcept nogil:
-    """acc[j] = acc[j] (max or min) the extreme of x[k*j : k*j + k], NaN first.
+                            const floating* prev, floating* acc) noexcept nogil:
+    """acc[j] = prev[j] (max or min) the extreme of x[k*j : k*j + k], NaN first.
 
     Inlined with a constant k, the loop vectorises (no branch per cell)."""
     cdef Py_ssize_t j, t
     cdef floating m, v
     for j in range(n):
-        m = acc[j]
+        m = prev[j]
         for t in range(k):
             v = x[k * j + t]
             if is_min:
@@ -509,80 +534,66 @@ cdef inline void _extreme_k(const floating* x, Py_ssize_t n, Py_ssize_t k, bint 
 
 
 cdef inline void _sum_k(const floating* x, Py_ssize_t n, Py_ssize_t k,
-                        double* acc) noexcept nogil:
-    """acc[j] += the sum of x[k*j : k*j + k] (float64, in order)."""
+                        const double* prev, double* acc) noexcept nogil:
+    """acc[j] = prev[j] + the sum of x[k*j : k*j + k] (float64, in order)."""
     cdef Py_ssize_t j, t
     cdef double s
     for j in range(n):
         s = x[k * j]
         for t in range(1, k):
             s += x[k * j + t]
-        acc[j] += s
+        acc[j] = prev[j] + s
 
 
-cdef inline bint _contiguous_k(const floating* x, Py_ssize_t n, Py_ssize_t k, Opts* o,
-                               floating* macc, double* sacc) noexcept nogil:
-    """The interior windows of a row with stride = size, no dilation, for the
-    sizes that get a loop of their own; False for any other size."""
-    if k != 2 and k != 3 and k != 4 and k != 8:
-        return False
+cdef inline void _fold_k(const floating* x, Py_ssize_t n, Py_ssize_t k, Opts* o,
+                         const floating* mprev, floating* macc, const double* sprev,
+                         double* sacc) noexcept nogil:
     if not o.extreme:
-        if k == 2:
-            _sum_k(x, n, 2, sacc)
-        elif k == 3:
-            _sum_k(x, n, 3, sacc)
-        elif k == 4:
-            _sum_k(x, n, 4, sacc)
-        else:
-            _sum_k(x, n, 8, sacc)
+        _sum_k(x, n, k, sprev, sacc)
     elif o.is_min:
-        if k == 2:
-            _extreme_k(x, n, 2, True, macc)
-        elif k == 3:
-            _extreme_k(x, n, 3, True, macc)
-        elif k == 4:
-            _extreme_k(x, n, 4, True, macc)
-        else:
-            _extreme_k(x, n, 8, True, macc)
-    elif k == 2:
-        _extreme_k(x, n, 2, False, macc)
-    elif k == 3:
-        _extreme_k(x, n, 3, False, macc)
-    elif k == 4:
-        _extreme_k(x, n, 4, False, macc)
+        _extreme_k(x, n, k, True, mprev, macc)
     else:
-        _extreme_k(x, n, 8, False, macc)
-    return True
+        _extreme_k(x, n, k, False, mprev, macc)
 
 
-cdef inline void _fold(double v, Py_ssize_t j, Opts* o, floating* macc,
-                       double* sacc) noexcept nogil:
-    """Fold the W-reduced value v of window j into its accumulator."""
+cdef inline void _fold(double v, Py_ssize_t j, Opts* o, const floating* mprev, floating* macc,
+                       const double* sprev, double* sacc) noexcept nogil:
+    """Fold the W-reduced value v of window j."""
     if not o.extreme:
-        sacc[j] += v
-    elif _better(v, macc[j], o.is_min):
+        sacc[j] = sprev[j] + v
+    elif _better(v, mprev[j], o.is_min):
         macc[j] = <floating>v
+    else:
+        macc[j] = mprev[j]
 
 
-cdef inline void _fold_row(const floating* row, Axis* a, Opts* o, floating* macc,
-                           double* sacc, Chan w) noexcept nogil:
-    """Reduce one input row along W and fold it into macc (max, min: the output
-    row) or sacc (sum, mean). ``w`` holds W-reduced values on the other paths."""
-    cdef Py_ssize_t j
-    # Fewer interior windows go through _window on the separable path too.
-    if (a.d == 1 and a.s == a.k and a.j1 - a.j0 >= 8
-            and _contiguous_k(row + a.start[a.j0], a.j1 - a.j0, a.k, o,
-                              macc + a.j0, sacc + a.j0)):
-        for j in range(a.j0):
+cdef void _fold_row(const floating* row, Axis* a, Opts* o, const floating* mprev,
+                    floating* macc, const double* sprev, double* sacc, Chan w) noexcept nogil:
+    """Reduce one input row along W and fold it: max and min into macc (the
+    output row), sums into sacc. ``w`` holds W-reduced values off the fast loops."""
+    cdef Py_ssize_t j, j0 = a.j0, n = a.j1 - a.j0, k = a.k
+    cdef const floating* x = row + a.start[j0]
+    # The sizes that get a loop of their own (a constant k); fewer interior
+    # windows go through _window on the separable path too.
+    if a.d == 1 and a.s == k and n >= 8 and (k == 2 or k == 3 or k == 4 or k == 8):
+        if k == 2:
+            _fold_k(x, n, 2, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+        elif k == 3:
+            _fold_k(x, n, 3, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+        elif k == 4:
+            _fold_k(x, n, 4, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+        else:
+            _fold_k(x, n, 8, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+        for j in range(j0):
             _window(row, NULL, j, 0, a, o, w)
-            _fold(w.v[j], j, o, macc, sacc)
+            _fold(w.v[j], j, o, mprev, macc, sprev, sacc)
         for j in range(a.j1, a.n_out):
             _window(row, NULL, j, 0, a, o, w)
-            _fold(w.v[j], j, o, macc, sacc)
+            _fold(w.v[j], j, o, mprev, macc, sprev, sacc)
         return
     _row_fast(row, a, o, w)
     for j in range(a.n_out):
-        _fold(w.v[j], j, o, macc, sacc)
+        _fold(w.v[j], j, o, mprev, macc, sprev, sacc)
 
 
 cdef inline bint _disjoint(Axis* a) noexcept nogil:
@@ -608,37 +619,46 @@ cdef void _rowwise_block(const floating* img, Py_ssize_t H, Axis* ad, Axis* ah, 
                          Py_ssize_t od0, Py_ssize_t od1, Py_ssize_t oh0, Py_ssize_t oh1,
                          bint trivial_d, Opts* o, floating* out, double* buf) noexcept nogil:
     """Output rows oh0..oh1-1 of planes od0..od1-1 of one image; ``buf`` holds
-    3 * Wout doubles."""
+    (oh1 - oh0 + 4) * Wout doubles.
+
+    Plane by plane, the rows of the block are read in the order they lie in
+    memory: one stream that the prefetcher follows across pages. In 2D each
+    output row is finished at once, its sums still in L1.
+    """
     cdef Py_ssize_t od, oh, td, th, j, Wout = aw.n_out, W = aw.n_in
+    cdef Py_ssize_t nrows = 1 if trivial_d else oh1 - oh0
+    cdef double* zeros = buf + nrows * Wout
+    cdef double* plane = zeros + Wout
+    cdef floating* start = <floating*>(plane + Wout)
+    cdef Chan w = _chan(plane + 2 * Wout, NULL, 0)
     cdef floating* orow
-    cdef double* plane = buf
-    cdef double* total = buf + Wout
-    cdef Chan w = _chan(buf + 2 * Wout, NULL, 0)
-    cdef floating start = INFINITY if o.is_min else -INFINITY
-    if trivial_d:
-        total = plane
+    cdef double* acc
+    cdef double* sums
+    cdef double* prev
+    for j in range(Wout):
+        zeros[j] = 0.0
+        start[j] = INFINITY if o.is_min else -INFINITY
     for od in range(od0, od1):
-        for oh in range(oh0, oh1):
-            orow = out + (od * ah.n_out + oh) * Wout
-            for j in range(Wout):
-                if o.extreme:
-                    orow[j] = start
-                total[j] = 0.0
-            for td in range(ad.lo[od], ad.hi[od]):
-                if not trivial_d:
-                    for j in range(Wout):
-                        plane[j] = 0.0
+        for td in range(ad.lo[od], ad.hi[od]):
+            for oh in range(oh0, oh1):
+                orow = out + (od * ah.n_out + oh) * Wout
+                acc = buf if trivial_d else buf + (oh - oh0) * Wout
+                sums = acc if trivial_d else plane   # of this plane: the D pass adds them
                 for th in range(ah.lo[oh], ah.hi[oh]):
                     _fold_row(img + ((ad.start[od] + td * ad.d) * H
-                                     + ah.start[oh] + th * ah.d) * W,
-                              aw, o, orow, plane, w)
+                                     + ah.start[oh] + th * ah.d) * W, aw, o,
+                              start if (th == ah.lo[oh] and td == ad.lo[od]) else orow, orow,
+                              zeros if th == ah.lo[oh] else sums, sums, w)
+                if o.extreme:
+                    continue
                 if not trivial_d:
+                    prev = zeros if td == ad.lo[od] else acc
                     for j in range(Wout):
-                        total[j] += plane[j]
-            if not o.extreme:
-                _finish_row(_chan(total, NULL, 0), 0, aw, ad.creal[od] * ah.creal[oh],
-                            ad.cpad[od] * ah.cpad[oh], orow, NULL, o, img, NULL, H,
-                            ad, ah, od, oh)
+                        acc[j] = prev[j] + plane[j]
+                if trivial_d or td == ad.hi[od] - 1:
+                    _finish_row(_chan(acc, NULL, 0), 0, aw, ad.creal[od] * ah.creal[oh],
+                                ad.cpad[od] * ah.cpad[oh], orow, NULL, o, img, NULL, H,
+                                ad, ah, od, oh)
 
 
 cdef struct Range:
