@@ -569,30 +569,29 @@ cdef inline void _fold(double v, Py_ssize_t j, Opts* o, const floating* mprev, f
 
 cdef void _fold_row(const floating* row, Axis* a, Opts* o, const floating* mprev,
                     floating* macc, const double* sprev, double* sacc, Chan w) noexcept nogil:
-    """Reduce one input row along W and fold it: max and min into macc (the
-    output row), sums into sacc. ``w`` holds W-reduced values off the fast loops."""
-    cdef Py_ssize_t j, j0 = a.j0, n = a.j1 - a.j0, k = a.k
+    """Reduce one input row along W (windows of stride = size, no dilation) and
+    fold it: max and min into macc (the output row), sums into sacc. The
+    interior windows as _interior adds them, the others through _window (all
+    of them where the interior is short, as on the separable path)."""
+    cdef Py_ssize_t j, j0 = a.j0, j1 = a.j1, k = a.k
     cdef const floating* x = row + a.start[j0]
-    # The sizes that get a loop of their own (a constant k); fewer interior
-    # windows go through _window on the separable path too.
-    if a.d == 1 and a.s == k and n >= 8 and (k == 2 or k == 3 or k == 4 or k == 8):
-        if k == 2:
-            _fold_k(x, n, 2, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
-        elif k == 3:
-            _fold_k(x, n, 3, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
-        elif k == 4:
-            _fold_k(x, n, 4, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
-        else:
-            _fold_k(x, n, 8, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
-        for j in range(j0):
-            _window(row, NULL, j, 0, a, o, w)
-            _fold(w.v[j], j, o, mprev, macc, sprev, sacc)
-        for j in range(a.j1, a.n_out):
-            _window(row, NULL, j, 0, a, o, w)
-            _fold(w.v[j], j, o, mprev, macc, sprev, sacc)
-        return
-    _row_fast(row, a, o, w)
-    for j in range(a.n_out):
+    if j1 - j0 < 8:
+        j0 = j1 = 0
+    elif k == 2:   # the common sizes get loops of their own (a constant k)
+        _fold_k(x, j1 - j0, 2, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    elif k == 3:
+        _fold_k(x, j1 - j0, 3, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    elif k == 4:
+        _fold_k(x, j1 - j0, 4, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    elif k == 8:
+        _fold_k(x, j1 - j0, 8, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    else:
+        _fold_k(x, j1 - j0, k, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    for j in range(j0):
+        _window(row, NULL, j, 0, a, o, w)
+        _fold(w.v[j], j, o, mprev, macc, sprev, sacc)
+    for j in range(j1, a.n_out):
+        _window(row, NULL, j, 0, a, o, w)
         _fold(w.v[j], j, o, mprev, macc, sprev, sacc)
 
 
@@ -609,10 +608,10 @@ cdef inline bint _disjoint(Axis* a) noexcept nogil:
 
 cdef inline bint _rowwise(Axis* ad, Axis* ah, Axis* aw, Opts* o) noexcept nogil:
     """True where the row-wise path applies: plain max, min, sum or mean of
-    sliding windows, disjoint along H and D."""
+    sliding windows, of stride = size along W and disjoint along H and D."""
     return (not o.counted and not o.with_idx and not o.cplx and o.transform == T_NONE
             and (o.extreme or o.op == OP_SUM or o.op == OP_MEAN)
-            and aw.k > 0 and _disjoint(ad) and _disjoint(ah))
+            and aw.k > 0 and aw.d == 1 and aw.s == aw.k and _disjoint(ad) and _disjoint(ah))
 
 
 cdef void _rowwise_block(const floating* img, Py_ssize_t H, Axis* ad, Axis* ah, Axis* aw,
@@ -659,6 +658,27 @@ cdef void _rowwise_block(const floating* img, Py_ssize_t H, Axis* ad, Axis* ah, 
                     _finish_row(_chan(acc, NULL, 0), 0, aw, ad.creal[od] * ah.creal[oh],
                                 ad.cpad[od] * ah.cpad[oh], orow, NULL, o, img, NULL, H,
                                 ad, ah, od, oh)
+
+
+cdef void _rowwise_pool(const floating[:, :, :, ::1] x, Axis* ad, Axis* ah, Axis* aw,
+                        Py_ssize_t block_n, Py_ssize_t block_d, Py_ssize_t block_h,
+                        bint trivial_d, Opts* o, floating[:, :, :, ::1] out,
+                        double[:, ::1] scratch, int n_threads) noexcept nogil:
+    """pool_kernel's tasks on the row-wise path (a parallel region of its own,
+    so that the compiler inlines each path's loops into its own)."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[2], Dout = ad.n_out, Hout = ah.n_out
+    cdef Py_ssize_t nbd = (Dout + block_d - 1) // block_d
+    cdef Py_ssize_t nbh = (Hout + block_h - 1) // block_h
+    cdef Py_ssize_t task, n, n0, od0, oh0
+    with parallel(num_threads=n_threads):
+        for task in prange((N + block_n - 1) // block_n * nbd * nbh, schedule="dynamic"):
+            n0 = task // (nbd * nbh) * block_n
+            od0 = (task // nbh) % nbd * block_d
+            oh0 = task % nbh * block_h
+            for n in range(n0, min(n0 + block_n, N)):
+                _rowwise_block(&x[n, 0, 0, 0], H, ad, ah, aw, od0, min(od0 + block_d, Dout),
+                               oh0, min(oh0 + block_h, Hout), trivial_d, o, &out[n, 0, 0, 0],
+                               &scratch[threadid(), 0])
 
 
 cdef struct Range:
@@ -756,7 +776,7 @@ def pool_kernel(
     cdef Py_ssize_t n_tasks = (N + block_n - 1) // block_n * nbd * nbh
     cdef Py_ssize_t s_size, p_size, q_size, total
     cdef Opts o
-    cdef bint trivial_d, rowwise
+    cdef bint trivial_d
     cdef Py_ssize_t task, n, n0, od0, od1, oh0, oh1, iz, plane_len, od, oh, tid
     cdef Range rows, planes
     cdef Chan cs, cp, cq
@@ -780,8 +800,11 @@ def pool_kernel(
     total = s_size + p_size + q_size
     # Depth windows of one tap per plane need no D pass: the H pass output is final.
     trivial_d = Dout == D and taps_d[2, 0] == 1 and taps_d[0, Dout - 1] == D - 1
-    rowwise = _rowwise(&ad, &ah, &aw, &o)
 
+    if _rowwise(&ad, &ah, &aw, &o):
+        _rowwise_pool(x, &ad, &ah, &aw, block_n, block_d, block_h, trivial_d, &o, out,
+                      scratch, n_threads)
+        return
     with nogil, parallel(num_threads=n_threads):
         for task in prange(n_tasks, schedule="dynamic"):
             tid = threadid()
@@ -790,11 +813,6 @@ def pool_kernel(
             od1 = min(od0 + block_d, Dout)
             oh0 = task % nbh * block_h
             oh1 = min(oh0 + block_h, Hout)
-            if rowwise:
-                for n in range(n0, min(n0 + block_n, N)):
-                    _rowwise_block(&x[n, 0, 0, 0], H, &ad, &ah, &aw, od0, od1, oh0, oh1,
-                                   trivial_d, &o, &out[n, 0, 0, 0], &scratch[tid, 0])
-                continue
             rows = _extent(&ah, oh0, oh1)
             planes = _extent(&ad, od0, od1)
             cs = _chan(&scratch[tid, 0], &iscratch[tid, 0] if with_idx else NULL, total)
