@@ -33,7 +33,7 @@ the Python side (featpool/pooling.py) validates everything and allocates every
 array, scratch space included.
 """
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport sqrt, sqrtf, pow, fabs, frexp, NAN, INFINITY, log, exp, expm1, log1p, ldexp, ilogb
+from libc.math cimport sqrt, sqrtf, fabs, frexp, INFINITY
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
@@ -324,123 +324,6 @@ cdef void _reduce_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
         _sum_lines(src.c, src_first, a, o0, o1, L, dst.c)
 
 
-# Accumulators outside these bounds may have overflowed or underflowed.
-cdef double SMALL = 1e-280
-cdef double LARGE = 1e280
-# A mean above this makes any nonzero squared deviation representable: a
-# variance of exactly 0 (or tiny) there is the true value.
-cdef double SAFE_MEAN = 1e-120
-
-
-cdef inline bint _suspect(Chan q, Py_ssize_t k, Opts* o) noexcept nogil:
-    """True if the accumulators of one cell may have overflowed or underflowed."""
-    cdef double v = q.v[k]
-    if o.op == OP_MEAN:
-        return v - v != 0.0           # inf or NaN
-    if o.op == OP_LP:
-        return o.p < 1.0 or not (SMALL <= v <= LARGE)
-    if o.moments:
-        return (v - v != 0.0 or q.v2[k] - q.v2[k] != 0.0
-                or (q.v2[k] < SMALL and fabs(v) < SAFE_MEAN))
-    return False
-
-
-cdef double _exact_cell(const floating* img, const unsigned char* mimg, Py_ssize_t H,
-                        Axis* ad, Axis* ah, Axis* aw, Py_ssize_t od, Py_ssize_t oh,
-                        Py_ssize_t ow, double n_real, double n_pad, Opts* o) noexcept nogil:
-    """One mean/lp/var/std cell straight from its window, without overflow.
-
-    Pass 0 finds the count, the largest magnitude m = 2^e * f and a pivot
-    (the first cell); pass 1 sums (x - pivot) / 2^e (mean, var: exact scaling,
-    |x| / 2^e < 2; the shift makes identical cells exactly 0 apart) or
-    expm1(p log(|x| / m)) (lp: mean |x/m|^p - 1, each term in [-1, 0], which
-    keeps the geometric-mean limit of small p); pass 2 sums squared scaled
-    deviations from the mean (var, std).
-    """
-    cdef Py_ssize_t W = aw.n_in, stride = aw.n_in * (2 if o.cplx else 1)
-    cdef Py_ssize_t step, td, th, tw, iz, iy, ix
-    cdef double v, m = 0.0, c = 0.0, s = 0.0, mean = 0.0, pivot = 0.0
-    cdef bint nan = False
-    cdef int e = 0
-    cdef const floating* row
-    for step in range(3):
-        for td in range(ad.lo[od], ad.hi[od]):
-            iz = ad.start[od] + td * ad.d
-            for th in range(ah.lo[oh], ah.hi[oh]):
-                iy = ah.start[oh] + th * ah.d
-                row = img + (iz * H + iy) * stride
-                for tw in range(aw.lo[ow], aw.hi[ow]):
-                    ix = aw.start[ow] + tw * aw.d
-                    v = _load(row, ix, o)
-                    if ((o.use_mask and not mimg[(iz * H + iy) * W + ix])
-                            or (o.omit and v != v)):
-                        continue
-                    if step == 0:
-                        if c == 0.0:
-                            pivot = v
-                        c += 1.0
-                        if v != v:
-                            nan = True
-                        elif fabs(v) > m:
-                            m = fabs(v)
-                    elif step == 1 and o.op == OP_LP:
-                        s += expm1(o.p * log(fabs(v) / m))
-                    elif step == 1:
-                        s += ldexp(v, -e) - pivot
-                    else:
-                        v = (ldexp(v, -e) - pivot) - mean
-                        s += v * v
-        if step == 0:
-            if c == 0.0 or nan:
-                return NAN
-            if m == 0.0:
-                return 0.0
-            if m - m != 0.0:          # an infinite cell: plain arithmetic is right
-                if o.op == OP_LP:
-                    return m
-                e = 0
-            else:
-                e = ilogb(m)
-            pivot = ldexp(pivot, -e) if pivot - pivot == 0.0 else 0.0
-        elif step == 1:
-            if o.op == OP_LP:
-                return m * exp(log1p(s / c) / o.p)
-            if o.op == OP_MEAN:
-                if o.include_pad:   # padding counts, excluded real cells do not
-                    return ldexp((pivot * c + s) / (c + n_pad - n_real), e)
-                return ldexp(pivot + s / c, e)
-            mean = s / c
-            s = 0.0
-    if o.op == OP_STD:
-        return ldexp(sqrt(s / c), e)
-    return ldexp(s / c, 2 * e)
-
-
-cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
-                           Opts* o) noexcept nogil:
-    """Turn the accumulators of one output cell into its value."""
-    cdef double n = q.c[k] if (o.counted or o.moments) else n_real
-    cdef double var
-    if n == 0.0:
-        return NAN
-    if o.extreme or o.op == OP_SUM:
-        return q.v[k]
-    if o.op == OP_MEAN:
-        if o.include_pad:
-            n = n + n_pad - n_real   # padding counts, excluded real cells do not
-        return q.v[k] / n
-    if o.op == OP_LP:
-        if o.p == 1.0:
-            return q.v[k] / n
-        if o.p == 2.0:
-            return sqrt(q.v[k] / n)
-        return pow(q.v[k] / n, 1.0 / o.p)
-    var = q.v2[k] / n
-    if o.op == OP_STD:
-        return sqrt(var)
-    return var
-
-
 cdef inline bint _divide(const double* v, Py_ssize_t j0, Py_ssize_t j1, double n,
                          const double* counts, floating* out) noexcept nogil:
     """out[j] = v[j] / (n * counts[j]), or v[j] * n without counts, for j0 <= j < j1;
@@ -477,8 +360,7 @@ cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, dou
         if aw.j1 > aw.j0 and frexp(real_dh * aw.k, &e) == 0.5:
             # The full windows' count is a power of two: multiplying by its
             # reciprocal gives the quotient exactly, several times faster.
-            j0 = aw.j0
-            j1 = aw.j1
+            j0, j1 = aw.j0, aw.j1
             bad = _divide(q.v + k, j0, j1, 1.0 / (real_dh * aw.k), NULL, out)
         bad = _divide(q.v + k, 0, j0, real_dh, aw.creal, out) | bad
         bad = _divide(q.v + k, j1, n, real_dh, aw.creal, out) | bad
@@ -504,16 +386,14 @@ cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, dou
 
 
 # The row-wise path. Where no two windows share an input row along H and D
-# (stride >= extent there: non-overlapping pooling), the separable passes
-# gain nothing and cost passes over their work space. Each output row then
-# reduces its input rows one by one along W and folds them into a row of
-# accumulators, in the order the separable passes use, so that the result is
-# the same to the bit: a sum starts from 0 and adds each row's W sums (float64)
-# in order, plane by plane; a max is "the last NaN, else the first largest
-# value" in row-major order, which any grouping of the same sequence gives,
-# so it folds every row straight into the output, from -inf.
-# Every fold reads a row of accumulators (prev) and writes one (acc): prev is
-# acc itself, or a row of starting values for the first input row.
+# (non-overlapping pooling), the separable passes gain nothing and cost
+# passes over their work space. Each output row then folds its input rows,
+# reduced along W, into a row of accumulators in the separable passes' order,
+# for the same result to the bit: sums (float64) start from 0 and add rows in
+# order, plane by plane; a max is "the last NaN, else the first largest value"
+# in row-major order, which any grouping of the sequence gives: it folds every
+# row straight into the output, from -inf. A fold reads a row of accumulators
+# (prev: acc itself, or starting values for the first row) and writes acc.
 
 cdef inline void _extreme_k(const floating* x, Py_ssize_t n, Py_ssize_t k, bint is_min,
                             const floating* prev, floating* acc) noexcept nogil:
@@ -558,8 +438,7 @@ cdef inline void _fold_k(const floating* x, Py_ssize_t n, Py_ssize_t k, Opts* o,
 
 cdef inline void _fold(double v, Py_ssize_t j, Opts* o, const floating* mprev, floating* macc,
                        const double* sprev, double* sacc) noexcept nogil:
-    """Fold the W-reduced value v of window j."""
-    if not o.extreme:
+    if not o.extreme:   # v: window j reduced along W
         sacc[j] = sprev[j] + v
     elif _better(v, mprev[j], o.is_min):
         macc[j] = <floating>v
@@ -574,7 +453,7 @@ cdef void _fold_row(const floating* row, Axis* a, Opts* o, const floating* mprev
     interior windows as _interior adds them, the others through _window (all
     of them where the interior is short, as on the separable path)."""
     cdef Py_ssize_t j, j0 = a.j0, j1 = a.j1, k = a.k
-    cdef const floating* x = row + a.start[j0]
+    cdef const floating* x = row + a.start[j0] if j1 - j0 >= 8 else row
     if j1 - j0 < 8:
         j0 = j1 = 0
     elif k == 2:   # the common sizes get loops of their own (a constant k)
@@ -630,9 +509,9 @@ cdef void _rowwise_block(const floating* img, Py_ssize_t H, Axis* ad, Axis* ah, 
     cdef double* plane = zeros + Wout
     cdef floating* start = <floating*>(plane + Wout)
     cdef Chan w = _chan(plane + 2 * Wout, NULL, 0)
+    cdef double* sums = buf if trivial_d else plane   # a plane's sums: the D pass adds them
     cdef floating* orow
     cdef double* acc
-    cdef double* sums
     cdef double* prev
     for j in range(Wout):
         zeros[j] = 0.0
@@ -642,7 +521,6 @@ cdef void _rowwise_block(const floating* img, Py_ssize_t H, Axis* ad, Axis* ah, 
             for oh in range(oh0, oh1):
                 orow = out + (od * ah.n_out + oh) * Wout
                 acc = buf if trivial_d else buf + (oh - oh0) * Wout
-                sums = acc if trivial_d else plane   # of this plane: the D pass adds them
                 for th in range(ah.lo[oh], ah.hi[oh]):
                     _fold_row(img + ((ad.start[od] + td * ad.d) * H
                                      + ah.start[oh] + th * ah.d) * W, aw, o,
@@ -667,9 +545,8 @@ cdef void _rowwise_pool(const floating[:, :, :, ::1] x, Axis* ad, Axis* ah, Axis
     """pool_kernel's tasks on the row-wise path (a parallel region of its own,
     so that the compiler inlines each path's loops into its own)."""
     cdef Py_ssize_t N = x.shape[0], H = x.shape[2], Dout = ad.n_out, Hout = ah.n_out
-    cdef Py_ssize_t nbd = (Dout + block_d - 1) // block_d
-    cdef Py_ssize_t nbh = (Hout + block_h - 1) // block_h
     cdef Py_ssize_t task, n, n0, od0, oh0
+    cdef Py_ssize_t nbd = (Dout + block_d - 1) // block_d, nbh = (Hout + block_h - 1) // block_h
     with parallel(num_threads=n_threads):
         for task in prange((N + block_n - 1) // block_n * nbd * nbh, schedule="dynamic"):
             n0 = task // (nbd * nbh) * block_n
