@@ -1,9 +1,10 @@
-"""Pooling kernels: one separable driver for every op, 2D and 3D.
+"""Pooling kernels for every op, 2D and 3D: separable passes and a row-wise path.
 
 Every pooling here is a reduction over a box of taps, so it is computed one
 axis at a time (W, then H, then D). A window of ``kd x kh x kw`` taps costs
 ``kd + kh + kw`` reads per output, not their product, so overlapping windows
-(3x3 stride 2, 7x7 stride 1) stay fast.
+(3x3 stride 2, 7x7 stride 1) stay fast. Non-overlapping max/min/sum/mean take
+a row-wise path with the same results (see "The row-wise path" below).
 
 Per axis the caller gives, for every output position ``o``, the first input
 index of its window ``start[o]`` and the range of taps ``lo[o] <= t < hi[o]``
