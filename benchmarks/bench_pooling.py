@@ -17,6 +17,7 @@ Run::
     python benchmarks/bench_pooling.py --quick    # small sizes, a smoke test
 """
 import argparse
+import time
 
 import numpy as np
 from scipy import ndimage
@@ -59,21 +60,40 @@ def torch_pool(tx, nd, k, s, op):
     return (F.avg_pool2d if nd == 2 else F.avg_pool3d)(tx, k, s)
 
 
+def interleaved(funcs, repeats):
+    """Seconds of each function in ``repeats`` rounds that call them in turn (after
+    one warm-up call each), so that a busy spell of a shared machine hits all."""
+    for func in funcs.values():
+        func()
+    times = {name: [] for name in funcs}
+    for _ in range(repeats):
+        for name, func in funcs.items():
+            start = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - start)
+    return {name: np.array(t) for name, t in times.items()}
+
+
 def run_case(x, nd, op, k, s, repeats, n_threads, peers):
+    """Times of featpool and its peers; featpool's ratios to the copy and to torch
+    are medians of the ratios within each round."""
     pool = featpool.pool2d if nd == 2 else featpool.pool3d
     ours = pool(x, k, s, op=op, n_threads=n_threads)
     buf = np.empty_like(x)
-    row = {
-        "case": f"{nd}D {op} {k}/{s}",
-        "featpool": median_time(lambda: pool(x, k, s, op=op, n_threads=n_threads), repeats),
-        "copy": median_time(lambda: np.copyto(buf, x), repeats),
-        "peak_MiB": peak_memory(lambda: pool(x, k, s, op=op, n_threads=n_threads)) / 2**20,
-    }
+    funcs = {"featpool": lambda: pool(x, k, s, op=op, n_threads=n_threads),
+             "copy": lambda: np.copyto(buf, x)}
     if torch is not None:
         tx = torch.from_numpy(x).unsqueeze(0)
         ref = torch_pool(tx, nd, k, s, op).numpy()[0]
         assert np.allclose(ref, ours, rtol=1e-5), "featpool and torch disagree"
-        row["torch"] = median_time(lambda: torch_pool(tx, nd, k, s, op), repeats)
+        funcs["torch"] = lambda: torch_pool(tx, nd, k, s, op)
+    times = interleaved(funcs, repeats)
+    row = {name: float(np.median(t)) for name, t in times.items()}
+    row["case"] = f"{nd}D {op} {k}/{s}"
+    row["peak_MiB"] = peak_memory(funcs["featpool"]) / 2**20
+    row["x copy"] = float(np.median(times["featpool"] / times["copy"]))
+    if torch is not None:
+        row["÷ torch"] = float(np.median(times["torch"] / times["featpool"]))
     if "numpy" in peers:
         ref = numpy_pool(x, nd, k, s, op)
         assert np.allclose(ref, ours, rtol=1e-5), "featpool and numpy disagree"
@@ -120,7 +140,7 @@ def main(argv=None):
           f"threads: featpool {n_threads}"
           + (f", torch {torch.get_num_threads()} (torch {torch.__version__})" if torch else
              ", torch not installed"))
-    print(f"inputs: 2D {shape2} and 3D {shape3} float32; medians of {repeats} runs\n")
+    print(f"inputs: 2D {shape2} and 3D {shape3} float32; medians of {repeats} rounds\n")
     columns = ["torch", "numpy", "block_reduce", "ndimage"]
     header = (f"{'case':<16}{'featpool ms':>12}{'x copy':>8}{'peak MiB':>9}"
               + "".join(f"{'÷ ' + c:>15}" for c in columns))
@@ -129,12 +149,15 @@ def main(argv=None):
     for x, nd, op, k, s in cases:
         row = run_case(x, nd, op, k, s, repeats, n_threads, peers)
         ratios = "".join(
-            f"{row[c] / row['featpool']:>15.2f}" if c in row else f"{'-':>15}" for c in columns
+            f"{row.get('÷ ' + c, row.get(c, 0) / row['featpool']):>15.2f}" if c in row
+            else f"{'-':>15}" for c in columns
         )
         print(f"{row['case']:<16}{row['featpool'] * 1e3:>12.2f}"
-              f"{row['featpool'] / row['copy']:>8.2f}{row['peak_MiB']:>9.1f}{ratios}")
+              f"{row['x copy']:>8.2f}{row['peak_MiB']:>9.1f}{ratios}")
     print("\nx copy: featpool time / np.copyto time of the same input (the memory roofline).")
     print("÷ peer: peer time / featpool time (above 1: featpool is faster).")
+    print("featpool, copy and torch run in turn in each round; their ratios are medians of the")
+    print("ratios within each round.")
 
 
 if __name__ == "__main__":

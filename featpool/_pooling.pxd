@@ -4,7 +4,7 @@ Declared here, apart from the loops of _pooling.pyx (which includes this file
 automatically), as scikit-image keeps its rank filters' per-pixel kernels in
 core_cy.pxd: what one cell means, then how the loops visit the cells.
 """
-from libc.math cimport sqrt, pow, fabs
+from libc.math cimport sqrt, sqrtf, pow, fabs, NAN, log, exp, expm1, log1p, ldexp, ilogb
 from libc.stdint cimport int64_t
 
 ctypedef fused floating:
@@ -111,3 +111,202 @@ cdef inline double _power(double v, double p) noexcept nogil:
     if p == 2.0:
         return v * v
     return pow(v, p)
+
+
+cdef inline double _sum_taps(const floating* row, Py_ssize_t start, Py_ssize_t lo,
+                            Py_ssize_t hi, Py_ssize_t d, Opts* o) noexcept nogil:
+    """Sum of the taps lo..hi-1 of one window through the nonlinearity.
+
+    The common cases get loops of their own, the choice made once per window
+    rather than per cell (adaptive and border windows go through here).
+    """
+    cdef Py_ssize_t t, pos
+    cdef double total = 0.0, re, im, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    if not o.cplx and o.transform == T_NONE:
+        # Four running sums: long windows (global pooling) are not bound by
+        # the latency of one chain of additions.
+        t = lo
+        while t + 4 <= hi:
+            total += row[start + t * d]
+            a1 += row[start + (t + 1) * d]
+            a2 += row[start + (t + 2) * d]
+            a3 += row[start + (t + 3) * d]
+            t += 4
+        while t < hi:
+            total += row[start + t * d]
+            t += 1
+        total = (total + a1) + (a2 + a3)
+    elif o.cplx and o.transform == T_MODULUS and floating is float:
+        # Single precision in, single-precision square root (4x cheaper).
+        for t in range(lo, hi):
+            pos = 2 * (start + t * d)
+            total += sqrtf(row[pos] * row[pos] + row[pos + 1] * row[pos + 1])
+    elif o.cplx and o.transform == T_MODULUS:
+        for t in range(lo, hi):
+            pos = 2 * (start + t * d)
+            re = row[pos]
+            im = row[pos + 1]
+            total += sqrt(re * re + im * im)
+    else:
+        for t in range(lo, hi):
+            total += _load(row, start + t * d, o)
+    return total
+
+
+cdef inline void _window(const floating* row, const unsigned char* mrow, Py_ssize_t j,
+                         Py_ssize_t idx_base, Axis* a, Opts* o, Chan dst) noexcept nogil:
+    """Reduce the W window of output j of one row into dst[j], any options."""
+    cdef Py_ssize_t t, pos, mi = -1, start = a.start[j], d = a.d
+    cdef double m = 0.0, xv, s1 = 0.0, s2 = 0.0, c = 0.0
+    cdef bint have = False
+    if not o.counted and (o.op == OP_SUM or o.op == OP_MEAN):
+        dst.v[j] = _sum_taps(row, start, a.lo[j], a.hi[j], d, o)
+        return
+    for t in range(a.lo[j], a.hi[j]):
+        pos = start + t * d
+        xv = _load(row, pos, o)
+        if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
+            continue
+        c += 1.0
+        if o.extreme:
+            if not have or _better(xv, m, o.is_min):
+                m = xv
+                mi = pos
+                have = True
+        elif o.op == OP_LP:
+            s1 += _power(xv, o.p)
+        else:
+            s1 += xv
+    if o.moments and c > 0.0:
+        # Second pass over the window: squared deviations from its own mean.
+        s1 = s1 / c
+        for t in range(a.lo[j], a.hi[j]):
+            pos = start + t * d
+            xv = _load(row, pos, o)
+            if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
+                continue
+            s2 += (xv - s1) * (xv - s1)
+    if o.extreme:
+        dst.v[j] = m
+        if o.with_idx:
+            dst.i[j] = idx_base + mi if have else -1
+    else:
+        dst.v[j] = s1
+        if o.moments:
+            dst.v2[j] = s2
+    if o.counted or o.moments:
+        dst.c[j] = c
+
+
+cdef inline bint _suspect(Chan q, Py_ssize_t k, Opts* o) noexcept nogil:
+    """True if the accumulators of one cell may have overflowed or underflowed."""
+    cdef double v = q.v[k]
+    # Accumulators outside [SMALL, LARGE] may have overflowed or underflowed.
+    # A mean above SAFE_MEAN makes any nonzero squared deviation representable:
+    # a variance of exactly 0 (or tiny) there is the true value.
+    cdef double SMALL = 1e-280, LARGE = 1e280, SAFE_MEAN = 1e-120
+    if o.op == OP_MEAN:
+        return v - v != 0.0           # inf or NaN
+    if o.op == OP_LP:
+        return o.p < 1.0 or not (SMALL <= v <= LARGE)
+    if o.moments:
+        return (v - v != 0.0 or q.v2[k] - q.v2[k] != 0.0
+                or (q.v2[k] < SMALL and fabs(v) < SAFE_MEAN))
+    return False
+
+
+cdef inline double _exact_cell(const floating* img, const unsigned char* mimg, Py_ssize_t H,
+                               Axis* ad, Axis* ah, Axis* aw, Py_ssize_t od, Py_ssize_t oh,
+                               Py_ssize_t ow, double n_real, double n_pad,
+                               Opts* o) noexcept nogil:
+    """One mean/lp/var/std cell straight from its window, without overflow.
+
+    Pass 0 finds the count, the largest magnitude m = 2^e * f and a pivot
+    (the first cell); pass 1 sums (x - pivot) / 2^e (mean, var: exact scaling,
+    |x| / 2^e < 2; the shift makes identical cells exactly 0 apart) or
+    expm1(p log(|x| / m)) (lp: mean |x/m|^p - 1, each term in [-1, 0], which
+    keeps the geometric-mean limit of small p); pass 2 sums squared scaled
+    deviations from the mean (var, std).
+    """
+    cdef Py_ssize_t W = aw.n_in, stride = aw.n_in * (2 if o.cplx else 1)
+    cdef Py_ssize_t step, td, th, tw, iz, iy, ix
+    cdef double v, m = 0.0, c = 0.0, s = 0.0, mean = 0.0, pivot = 0.0
+    cdef bint nan = False
+    cdef int e = 0
+    cdef const floating* row
+    for step in range(3):
+        for td in range(ad.lo[od], ad.hi[od]):
+            iz = ad.start[od] + td * ad.d
+            for th in range(ah.lo[oh], ah.hi[oh]):
+                iy = ah.start[oh] + th * ah.d
+                row = img + (iz * H + iy) * stride
+                for tw in range(aw.lo[ow], aw.hi[ow]):
+                    ix = aw.start[ow] + tw * aw.d
+                    v = _load(row, ix, o)
+                    if ((o.use_mask and not mimg[(iz * H + iy) * W + ix])
+                            or (o.omit and v != v)):
+                        continue
+                    if step == 0:
+                        if c == 0.0:
+                            pivot = v
+                        c += 1.0
+                        if v != v:
+                            nan = True
+                        elif fabs(v) > m:
+                            m = fabs(v)
+                    elif step == 1 and o.op == OP_LP:
+                        s += expm1(o.p * log(fabs(v) / m))
+                    elif step == 1:
+                        s += ldexp(v, -e) - pivot
+                    else:
+                        v = (ldexp(v, -e) - pivot) - mean
+                        s += v * v
+        if step == 0:
+            if c == 0.0 or nan:
+                return NAN
+            if m == 0.0:
+                return 0.0
+            if m - m != 0.0:          # an infinite cell: plain arithmetic is right
+                if o.op == OP_LP:
+                    return m
+                e = 0
+            else:
+                e = ilogb(m)
+            pivot = ldexp(pivot, -e) if pivot - pivot == 0.0 else 0.0
+        elif step == 1:
+            if o.op == OP_LP:
+                return m * exp(log1p(s / c) / o.p)
+            if o.op == OP_MEAN:
+                if o.include_pad:   # padding counts, excluded real cells do not
+                    return ldexp((pivot * c + s) / (c + n_pad - n_real), e)
+                return ldexp(pivot + s / c, e)
+            mean = s / c
+            s = 0.0
+    if o.op == OP_STD:
+        return ldexp(sqrt(s / c), e)
+    return ldexp(s / c, 2 * e)
+
+
+cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
+                           Opts* o) noexcept nogil:
+    """Turn the accumulators of one output cell into its value."""
+    cdef double n = q.c[k] if (o.counted or o.moments) else n_real
+    cdef double var
+    if n == 0.0:
+        return NAN
+    if o.extreme or o.op == OP_SUM:
+        return q.v[k]
+    if o.op == OP_MEAN:
+        if o.include_pad:
+            n = n + n_pad - n_real   # padding counts, excluded real cells do not
+        return q.v[k] / n
+    if o.op == OP_LP:
+        if o.p == 1.0:
+            return q.v[k] / n
+        if o.p == 2.0:
+            return sqrt(q.v[k] / n)
+        return pow(q.v[k] / n, 1.0 / o.p)
+    var = q.v2[k] / n
+    if o.op == OP_STD:
+        return sqrt(var)
+    return var

@@ -1,9 +1,10 @@
-"""Pooling kernels: one separable driver for every op, 2D and 3D.
+"""Pooling kernels for every op, 2D and 3D: separable passes and a row-wise path.
 
 Every pooling here is a reduction over a box of taps, so it is computed one
 axis at a time (W, then H, then D). A window of ``kd x kh x kw`` taps costs
 ``kd + kh + kw`` reads per output, not their product, so overlapping windows
-(3x3 stride 2, 7x7 stride 1) stay fast.
+(3x3 stride 2, 7x7 stride 1) stay fast. Non-overlapping max/min/sum/mean take
+a row-wise path with the same results (see "The row-wise path" below).
 
 Per axis the caller gives, for every output position ``o``, the first input
 index of its window ``start[o]`` and the range of taps ``lo[o] <= t < hi[o]``
@@ -33,7 +34,8 @@ the Python side (featpool/pooling.py) validates everything and allocates every
 array, scratch space included.
 """
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport sqrt, sqrtf, pow, fabs, NAN, log, exp, expm1, log1p, ldexp, ilogb
+from libc.math cimport sqrt, sqrtf, fabs, frexp, INFINITY
+from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
 # Types, op and nonlinearity codes, and per-cell functions: _pooling.pxd.
@@ -82,91 +84,6 @@ cdef inline Chan _shift(Chan ch, Py_ssize_t k) noexcept nogil:
     if ch.i != NULL:
         ch.i += k
     return ch
-
-
-cdef inline double _sum_taps(const floating* row, Py_ssize_t start, Py_ssize_t lo,
-                            Py_ssize_t hi, Py_ssize_t d, Opts* o) noexcept nogil:
-    """Sum of the taps lo..hi-1 of one window through the nonlinearity.
-
-    The common cases get loops of their own, the choice made once per window
-    rather than per cell (adaptive and border windows go through here).
-    """
-    cdef Py_ssize_t t, pos
-    cdef double total = 0.0, re, im, a1 = 0.0, a2 = 0.0, a3 = 0.0
-    if not o.cplx and o.transform == T_NONE:
-        # Four running sums: long windows (global pooling) are not bound by
-        # the latency of one chain of additions.
-        t = lo
-        while t + 4 <= hi:
-            total += row[start + t * d]
-            a1 += row[start + (t + 1) * d]
-            a2 += row[start + (t + 2) * d]
-            a3 += row[start + (t + 3) * d]
-            t += 4
-        while t < hi:
-            total += row[start + t * d]
-            t += 1
-        total = (total + a1) + (a2 + a3)
-    elif o.cplx and o.transform == T_MODULUS and floating is float:
-        # Single precision in, single-precision square root (4x cheaper).
-        for t in range(lo, hi):
-            pos = 2 * (start + t * d)
-            total += sqrtf(row[pos] * row[pos] + row[pos + 1] * row[pos + 1])
-    elif o.cplx and o.transform == T_MODULUS:
-        for t in range(lo, hi):
-            pos = 2 * (start + t * d)
-            re = row[pos]
-            im = row[pos + 1]
-            total += sqrt(re * re + im * im)
-    else:
-        for t in range(lo, hi):
-            total += _load(row, start + t * d, o)
-    return total
-
-
-cdef inline void _window(const floating* row, const unsigned char* mrow, Py_ssize_t j,
-                         Py_ssize_t idx_base, Axis* a, Opts* o, Chan dst) noexcept nogil:
-    """Reduce the W window of output j of one row into dst[j], any options."""
-    cdef Py_ssize_t t, pos, mi = -1, start = a.start[j], d = a.d
-    cdef double m = 0.0, xv, s1 = 0.0, s2 = 0.0, c = 0.0
-    cdef bint have = False
-    if not o.counted and (o.op == OP_SUM or o.op == OP_MEAN):
-        dst.v[j] = _sum_taps(row, start, a.lo[j], a.hi[j], d, o)
-        return
-    for t in range(a.lo[j], a.hi[j]):
-        pos = start + t * d
-        xv = _load(row, pos, o)
-        if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
-            continue
-        c += 1.0
-        if o.extreme:
-            if not have or _better(xv, m, o.is_min):
-                m = xv
-                mi = pos
-                have = True
-        elif o.op == OP_LP:
-            s1 += _power(xv, o.p)
-        else:
-            s1 += xv
-    if o.moments and c > 0.0:
-        # Second pass over the window: squared deviations from its own mean.
-        s1 = s1 / c
-        for t in range(a.lo[j], a.hi[j]):
-            pos = start + t * d
-            xv = _load(row, pos, o)
-            if (o.use_mask and not mrow[pos]) or (o.omit and xv != xv):
-                continue
-            s2 += (xv - s1) * (xv - s1)
-    if o.extreme:
-        dst.v[j] = m
-        if o.with_idx:
-            dst.i[j] = idx_base + mi if have else -1
-    else:
-        dst.v[j] = s1
-        if o.moments:
-            dst.v2[j] = s2
-    if o.counted or o.moments:
-        dst.c[j] = c
 
 
 cdef inline void _interior(const floating* row, Axis* a, Opts* o, Chan dst) noexcept nogil:
@@ -408,121 +325,23 @@ cdef void _reduce_lines(Chan src, Py_ssize_t src_first, Axis* a, Py_ssize_t o0,
         _sum_lines(src.c, src_first, a, o0, o1, L, dst.c)
 
 
-# Accumulators outside these bounds may have overflowed or underflowed.
-cdef double SMALL = 1e-280
-cdef double LARGE = 1e280
-# A mean above this makes any nonzero squared deviation representable: a
-# variance of exactly 0 (or tiny) there is the true value.
-cdef double SAFE_MEAN = 1e-120
-
-
-cdef inline bint _suspect(Chan q, Py_ssize_t k, Opts* o) noexcept nogil:
-    """True if the accumulators of one cell may have overflowed or underflowed."""
-    cdef double v = q.v[k]
-    if o.op == OP_MEAN:
-        return v - v != 0.0           # inf or NaN
-    if o.op == OP_LP:
-        return o.p < 1.0 or not (SMALL <= v <= LARGE)
-    if o.moments:
-        return (v - v != 0.0 or q.v2[k] - q.v2[k] != 0.0
-                or (q.v2[k] < SMALL and fabs(v) < SAFE_MEAN))
-    return False
-
-
-cdef double _exact_cell(const floating* img, const unsigned char* mimg, Py_ssize_t H,
-                        Axis* ad, Axis* ah, Axis* aw, Py_ssize_t od, Py_ssize_t oh,
-                        Py_ssize_t ow, double n_real, double n_pad, Opts* o) noexcept nogil:
-    """One mean/lp/var/std cell straight from its window, without overflow.
-
-    Pass 0 finds the count, the largest magnitude m = 2^e * f and a pivot
-    (the first cell); pass 1 sums (x - pivot) / 2^e (mean, var: exact scaling,
-    |x| / 2^e < 2; the shift makes identical cells exactly 0 apart) or
-    expm1(p log(|x| / m)) (lp: mean |x/m|^p - 1, each term in [-1, 0], which
-    keeps the geometric-mean limit of small p); pass 2 sums squared scaled
-    deviations from the mean (var, std).
-    """
-    cdef Py_ssize_t W = aw.n_in, stride = aw.n_in * (2 if o.cplx else 1)
-    cdef Py_ssize_t step, td, th, tw, iz, iy, ix
-    cdef double v, m = 0.0, c = 0.0, s = 0.0, mean = 0.0, pivot = 0.0
-    cdef bint nan = False
-    cdef int e = 0
-    cdef const floating* row
-    for step in range(3):
-        for td in range(ad.lo[od], ad.hi[od]):
-            iz = ad.start[od] + td * ad.d
-            for th in range(ah.lo[oh], ah.hi[oh]):
-                iy = ah.start[oh] + th * ah.d
-                row = img + (iz * H + iy) * stride
-                for tw in range(aw.lo[ow], aw.hi[ow]):
-                    ix = aw.start[ow] + tw * aw.d
-                    v = _load(row, ix, o)
-                    if ((o.use_mask and not mimg[(iz * H + iy) * W + ix])
-                            or (o.omit and v != v)):
-                        continue
-                    if step == 0:
-                        if c == 0.0:
-                            pivot = v
-                        c += 1.0
-                        if v != v:
-                            nan = True
-                        elif fabs(v) > m:
-                            m = fabs(v)
-                    elif step == 1 and o.op == OP_LP:
-                        s += expm1(o.p * log(fabs(v) / m))
-                    elif step == 1:
-                        s += ldexp(v, -e) - pivot
-                    else:
-                        v = (ldexp(v, -e) - pivot) - mean
-                        s += v * v
-        if step == 0:
-            if c == 0.0 or nan:
-                return NAN
-            if m == 0.0:
-                return 0.0
-            if m - m != 0.0:          # an infinite cell: plain arithmetic is right
-                if o.op == OP_LP:
-                    return m
-                e = 0
-            else:
-                e = ilogb(m)
-            pivot = ldexp(pivot, -e) if pivot - pivot == 0.0 else 0.0
-        elif step == 1:
-            if o.op == OP_LP:
-                return m * exp(log1p(s / c) / o.p)
-            if o.op == OP_MEAN:
-                if o.include_pad:   # padding counts, excluded real cells do not
-                    return ldexp((pivot * c + s) / (c + n_pad - n_real), e)
-                return ldexp(pivot + s / c, e)
-            mean = s / c
-            s = 0.0
-    if o.op == OP_STD:
-        return ldexp(sqrt(s / c), e)
-    return ldexp(s / c, 2 * e)
-
-
-cdef inline double _finish(Chan q, Py_ssize_t k, double n_real, double n_pad,
-                           Opts* o) noexcept nogil:
-    """Turn the accumulators of one output cell into its value."""
-    cdef double n = q.c[k] if (o.counted or o.moments) else n_real
-    cdef double var
-    if n == 0.0:
-        return NAN
-    if o.extreme or o.op == OP_SUM:
-        return q.v[k]
-    if o.op == OP_MEAN:
-        if o.include_pad:
-            n = n + n_pad - n_real   # padding counts, excluded real cells do not
-        return q.v[k] / n
-    if o.op == OP_LP:
-        if o.p == 1.0:
-            return q.v[k] / n
-        if o.p == 2.0:
-            return sqrt(q.v[k] / n)
-        return pow(q.v[k] / n, 1.0 / o.p)
-    var = q.v2[k] / n
-    if o.op == OP_STD:
-        return sqrt(var)
-    return var
+cdef inline bint _divide(const double* v, Py_ssize_t j0, Py_ssize_t j1, double n,
+                         const double* counts, floating* out) noexcept nogil:
+    """out[j] = v[j] / (n * counts[j]), or v[j] * n without counts, for j0 <= j < j1;
+    True if a v[j] is not finite (a conditional store: the loop stays vectorised)."""
+    cdef Py_ssize_t j
+    cdef bint bad = False
+    if counts == NULL:
+        for j in range(j0, j1):
+            out[j] = <floating>(v[j] * n)
+            if not fabs(v[j]) <= DBL_MAX:
+                bad = True
+    else:
+        for j in range(j0, j1):
+            out[j] = <floating>(v[j] / (n * counts[j]))
+            if not fabs(v[j]) <= DBL_MAX:
+                bad = True
+    return bad
 
 
 cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, double pad_dh,
@@ -531,17 +350,21 @@ cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, dou
                              Py_ssize_t od, Py_ssize_t oh) noexcept nogil:
     """Write one output row from its accumulators (q at offset k); cells whose
     accumulators over- or underflowed are recomputed from ``img`` (one image)."""
-    cdef Py_ssize_t ow, n = aw.n_out
+    cdef Py_ssize_t ow, j0, j1, n = aw.n_out
     cdef double v
-    cdef int bad = 0
+    cdef int bad = 0, e
     if not o.counted and (o.extreme or o.op == OP_SUM):
         for ow in range(n):
             out[ow] = <floating>q.v[k + ow]
     elif not o.counted and o.op == OP_MEAN and not o.include_pad:
-        for ow in range(n):   # one loop, an OR reduction: it stays vectorised
-            v = q.v[k + ow]
-            out[ow] = <floating>(v / (real_dh * aw.creal[ow]))
-            bad = bad | (v - v != 0.0)
+        j0 = j1 = 0
+        if aw.j1 > aw.j0 and frexp(real_dh * aw.k, &e) == 0.5:
+            # The full windows' count is a power of two: multiplying by its
+            # reciprocal gives the quotient exactly, several times faster.
+            j0, j1 = aw.j0, aw.j1
+            bad = _divide(q.v + k, j0, j1, 1.0 / (real_dh * aw.k), NULL, out)
+        bad = _divide(q.v + k, 0, j0, real_dh, aw.creal, out) | bad
+        bad = _divide(q.v + k, j1, n, real_dh, aw.creal, out) | bad
         if bad:
             for ow in range(n):
                 if q.v[k + ow] - q.v[k + ow] != 0.0:
@@ -561,6 +384,179 @@ cdef inline void _finish_row(Chan q, Py_ssize_t k, Axis* aw, double real_dh, dou
                 idx[ow] = -1
             else:
                 idx[ow] = q.i[k + ow]
+
+
+# The row-wise path. Where no two windows share an input row along H and D
+# (non-overlapping pooling), the separable passes gain nothing and cost
+# passes over their work space. Each output row then folds its input rows,
+# reduced along W, into a row of accumulators in the separable passes' order,
+# for the same result to the bit: sums (float64) start from 0 and add rows in
+# order, plane by plane; a max is "the last NaN, else the first largest value"
+# in row-major order, which any grouping of the sequence gives: it folds every
+# row straight into the output, from -inf. A fold reads a row of accumulators
+# (prev: acc itself, or starting values for the first row) and writes acc.
+
+cdef inline void _extreme_k(const floating* x, Py_ssize_t n, Py_ssize_t k, bint is_min,
+                            const floating* prev, floating* acc) noexcept nogil:
+    """acc[j] = prev[j] (max or min) the extreme of x[k*j : k*j + k], NaN first.
+
+    Inlined with a constant k, the loop vectorises (no branch per cell)."""
+    cdef Py_ssize_t j, t
+    cdef floating m, v
+    for j in range(n):
+        m = prev[j]
+        for t in range(k):
+            v = x[k * j + t]
+            if is_min:
+                m = v if ((v < m) | (v != v)) else m
+            else:
+                m = v if ((v > m) | (v != v)) else m
+        acc[j] = m
+
+
+cdef inline void _sum_k(const floating* x, Py_ssize_t n, Py_ssize_t k,
+                        const double* prev, double* acc) noexcept nogil:
+    """acc[j] = prev[j] + the sum of x[k*j : k*j + k] (float64, in order)."""
+    cdef Py_ssize_t j, t
+    cdef double s
+    for j in range(n):
+        s = x[k * j]
+        for t in range(1, k):
+            s += x[k * j + t]
+        acc[j] = prev[j] + s
+
+
+cdef inline void _fold_k(const floating* x, Py_ssize_t n, Py_ssize_t k, Opts* o,
+                         const floating* mprev, floating* macc, const double* sprev,
+                         double* sacc) noexcept nogil:
+    if not o.extreme:
+        _sum_k(x, n, k, sprev, sacc)
+    elif o.is_min:
+        _extreme_k(x, n, k, True, mprev, macc)
+    else:
+        _extreme_k(x, n, k, False, mprev, macc)
+
+
+cdef inline void _fold(double v, Py_ssize_t j, Opts* o, const floating* mprev, floating* macc,
+                       const double* sprev, double* sacc) noexcept nogil:
+    if not o.extreme:   # v: window j reduced along W
+        sacc[j] = sprev[j] + v
+    elif _better(v, mprev[j], o.is_min):
+        macc[j] = <floating>v
+    else:
+        macc[j] = mprev[j]
+
+
+cdef void _fold_row(const floating* row, Axis* a, Opts* o, const floating* mprev,
+                    floating* macc, const double* sprev, double* sacc, Chan w) noexcept nogil:
+    """Reduce one input row along W (windows of stride = size, no dilation) and
+    fold it: max and min into macc (the output row), sums into sacc. The
+    interior windows as _interior adds them, the others through _window (all
+    of them where the interior is short, as on the separable path)."""
+    cdef Py_ssize_t j, j0 = a.j0, j1 = a.j1, k = a.k
+    cdef const floating* x = row + a.start[j0] if j1 - j0 >= 8 else row
+    if j1 - j0 < 8:
+        j0 = j1 = 0
+    elif k == 2:   # the common sizes get loops of their own (a constant k)
+        _fold_k(x, j1 - j0, 2, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    elif k == 3:
+        _fold_k(x, j1 - j0, 3, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    elif k == 4:
+        _fold_k(x, j1 - j0, 4, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    elif k == 8:
+        _fold_k(x, j1 - j0, 8, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    else:
+        _fold_k(x, j1 - j0, k, o, mprev + j0, macc + j0, sprev + j0, sacc + j0)
+    for j in range(j0):
+        _window(row, NULL, j, 0, a, o, w)
+        _fold(w.v[j], j, o, mprev, macc, sprev, sacc)
+    for j in range(j1, a.n_out):
+        _window(row, NULL, j, 0, a, o, w)
+        _fold(w.v[j], j, o, mprev, macc, sprev, sacc)
+
+
+cdef inline bint _disjoint(Axis* a) noexcept nogil:
+    """Sliding windows that share no input index and each hold one at least."""
+    cdef Py_ssize_t j
+    if a.k == 0 or a.s < (a.k - 1) * a.d + 1:
+        return False
+    for j in range(a.n_out):
+        if a.hi[j] <= a.lo[j]:
+            return False
+    return True
+
+
+cdef inline bint _rowwise(Axis* ad, Axis* ah, Axis* aw, Opts* o) noexcept nogil:
+    """True where the row-wise path applies: plain max, min, sum or mean of
+    sliding windows, of stride = size along W and disjoint along H and D."""
+    return (not o.counted and not o.with_idx and not o.cplx and o.transform == T_NONE
+            and (o.extreme or o.op == OP_SUM or o.op == OP_MEAN)
+            and aw.k > 0 and aw.d == 1 and aw.s == aw.k and _disjoint(ad) and _disjoint(ah))
+
+
+cdef void _rowwise_block(const floating* img, Py_ssize_t H, Axis* ad, Axis* ah, Axis* aw,
+                         Py_ssize_t od0, Py_ssize_t od1, Py_ssize_t oh0, Py_ssize_t oh1,
+                         bint trivial_d, Opts* o, floating* out, double* buf) noexcept nogil:
+    """Output rows oh0..oh1-1 of planes od0..od1-1 of one image; ``buf`` holds
+    (oh1 - oh0 + 4) * Wout doubles.
+
+    Plane by plane, the rows of the block are read in the order they lie in
+    memory: one stream that the prefetcher follows across pages. In 2D each
+    output row is finished at once, its sums still in L1.
+    """
+    cdef Py_ssize_t od, oh, td, th, j, Wout = aw.n_out, W = aw.n_in
+    cdef Py_ssize_t nrows = 1 if trivial_d else oh1 - oh0
+    cdef double* zeros = buf + nrows * Wout
+    cdef double* plane = zeros + Wout
+    cdef floating* start = <floating*>(plane + Wout)
+    cdef Chan w = _chan(plane + 2 * Wout, NULL, 0)
+    cdef double* sums = buf if trivial_d else plane   # a plane's sums: the D pass adds them
+    cdef floating* orow
+    cdef double* acc
+    cdef double* prev
+    for j in range(Wout):
+        zeros[j] = 0.0
+        start[j] = INFINITY if o.is_min else -INFINITY
+    for od in range(od0, od1):
+        for td in range(ad.lo[od], ad.hi[od]):
+            for oh in range(oh0, oh1):
+                orow = out + (od * ah.n_out + oh) * Wout
+                acc = buf if trivial_d else buf + (oh - oh0) * Wout
+                for th in range(ah.lo[oh], ah.hi[oh]):
+                    _fold_row(img + ((ad.start[od] + td * ad.d) * H
+                                     + ah.start[oh] + th * ah.d) * W, aw, o,
+                              start if (th == ah.lo[oh] and td == ad.lo[od]) else orow, orow,
+                              zeros if th == ah.lo[oh] else sums, sums, w)
+                if o.extreme:
+                    continue
+                if not trivial_d:
+                    prev = zeros if td == ad.lo[od] else acc
+                    for j in range(Wout):
+                        acc[j] = prev[j] + plane[j]
+                if trivial_d or td == ad.hi[od] - 1:
+                    _finish_row(_chan(acc, NULL, 0), 0, aw, ad.creal[od] * ah.creal[oh],
+                                ad.cpad[od] * ah.cpad[oh], orow, NULL, o, img, NULL, H,
+                                ad, ah, od, oh)
+
+
+cdef void _rowwise_pool(const floating[:, :, :, ::1] x, Axis* ad, Axis* ah, Axis* aw,
+                        Py_ssize_t block_n, Py_ssize_t block_d, Py_ssize_t block_h,
+                        bint trivial_d, Opts* o, floating[:, :, :, ::1] out,
+                        double[:, ::1] scratch, int n_threads) noexcept nogil:
+    """pool_kernel's tasks on the row-wise path (a parallel region of its own,
+    so that the compiler inlines each path's loops into its own)."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[2], Dout = ad.n_out, Hout = ah.n_out
+    cdef Py_ssize_t task, n, n0, od0, oh0
+    cdef Py_ssize_t nbd = (Dout + block_d - 1) // block_d, nbh = (Hout + block_h - 1) // block_h
+    with parallel(num_threads=n_threads):
+        for task in prange((N + block_n - 1) // block_n * nbd * nbh, schedule="dynamic"):
+            n0 = task // (nbd * nbh) * block_n
+            od0 = (task // nbh) % nbd * block_d
+            oh0 = task % nbh * block_h
+            for n in range(n0, min(n0 + block_n, N)):
+                _rowwise_block(&x[n, 0, 0, 0], H, ad, ah, aw, od0, min(od0 + block_d, Dout),
+                               oh0, min(oh0 + block_h, Hout), trivial_d, o, &out[n, 0, 0, 0],
+                               &scratch[threadid(), 0])
 
 
 cdef struct Range:
@@ -683,6 +679,10 @@ def pool_kernel(
     # Depth windows of one tap per plane need no D pass: the H pass output is final.
     trivial_d = Dout == D and taps_d[2, 0] == 1 and taps_d[0, Dout - 1] == D - 1
 
+    if _rowwise(&ad, &ah, &aw, &o):
+        _rowwise_pool(x, &ad, &ah, &aw, block_n, block_d, block_h, trivial_d, &o, out,
+                      scratch, n_threads)
+        return
     with nogil, parallel(num_threads=n_threads):
         for task in prange(n_tasks, schedule="dynamic"):
             tid = threadid()

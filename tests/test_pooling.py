@@ -710,6 +710,111 @@ def test_empty_leading_axis_with_indices():
 
 
 # --------------------------------------------------------------------------
+# Non-overlapping windows: the kernel's row-wise path
+# --------------------------------------------------------------------------
+# Windows of stride = size along W (no dilation there) and disjoint along H
+# and D take a path of their own for max, min, sum and mean without a mask,
+# 'omit' or indices, with loops of their own for sizes 2, 3, 4 and 8 where a
+# row holds 8 full windows at least. Its results must be those of the
+# separable passes to the bit: 'omit' on data without NaN, and indices for
+# max and min, take those passes.
+
+def _special_values(shape, dtype, seed):
+    """Signed zeros, ties, infinities and NaN among normal values."""
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(size=shape) * 2) / 2
+    u = rng.random(shape)
+    x[u < 0.3] = 0.0
+    x[u < 0.15] = -0.0
+    x[(u > 0.97)] = np.inf
+    x[(u > 0.985)] = -np.inf
+    return x.astype(dtype)
+
+
+ROWWISE_CASES = [
+    # (id, nd, shape, geometry): W holds >= 8 full windows unless said
+    ("2d-2", 2, (2, 7, 37), dict(size=2)),
+    ("2d-3-ragged", 2, (2, 8, 31), dict(size=3)),
+    ("2d-4-ceil", 2, (1, 9, 35), dict(size=4, ceil_mode=True)),
+    ("2d-8-pad", 2, (2, 17, 70), dict(size=8, padding=4, count_include_pad=True)),
+    ("2d-4-pad", 2, (2, 9, 38), dict(size=4, padding=2)),
+    ("2d-5-generic", 2, (3, 10, 47), dict(size=5, ceil_mode=True)),
+    ("2d-rect-gap", 2, (2, 11, 36), dict(size=(2, 4), stride=(3, 4))),
+    ("2d-dilated-h", 2, (2, 13, 24), dict(size=(2, 3), stride=(4, 3), dilation=(2, 1))),
+    ("2d-short-row", 2, (2, 6, 13), dict(size=2, padding=1)),   # 6 full windows: _window
+    ("3d-2", 3, (2, 5, 7, 33), dict(size=2)),
+    ("3d-2-ceil-pad", 3, (1, 5, 6, 41), dict(size=2, padding=1, ceil_mode=True)),
+    ("3d-rect", 3, (2, 6, 5, 50), dict(size=(3, 2, 4), stride=(3, 2, 4))),
+    ("3d-depth-1", 3, (2, 3, 8, 34), dict(size=(1, 2, 2))),
+]
+ROWWISE_IDS = [c[0] for c in ROWWISE_CASES]
+
+
+def _bits(a):
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["max", "min", "sum", "mean"])
+@pytest.mark.parametrize("name, nd, shape, geometry", ROWWISE_CASES, ids=ROWWISE_IDS)
+def test_rowwise_path_matches_reference_and_separable_passes(name, nd, shape, geometry, op,
+                                                             dtype):
+    special = _special_values(shape, dtype, seed=len(name))
+    if op in ("max", "min"):
+        special[np.random.default_rng(1).random(shape) < 0.05] = np.nan
+    for x in (random_array(shape, dtype, seed=len(name)), special):
+        with np.errstate(invalid="ignore"):
+            got = POOL[nd](x, op=op, **geometry)
+            assert_pooled(got, reference_pool(x, nd, op=op, **geometry), op, dtype)
+        if op in ("sum", "mean"):
+            separable = POOL[nd](x, op=op, nan_policy="omit", **geometry)
+            # NaN (inf - inf) payloads are not specified: compare NaN cells as NaN.
+            assert_array_equal(np.isnan(got), np.isnan(separable))
+            got, separable = got[~np.isnan(got)], separable[~np.isnan(separable)]
+            k_w, pad_w = (np.atleast_1d(geometry.get(key, 0))[-1] for key in ("size", "padding"))
+            if pad_w and k_w - pad_w >= 4:
+                # 'omit' sums a padded window of 4 taps or more in one running
+                # sum, the plain passes in four: the same to rounding only.
+                assert_allclose(got, separable, rtol=1e-6 if dtype == np.float32 else 1e-15)
+                continue
+        else:
+            separable = POOL[nd](x, op=op, return_indices=True, **geometry)[0]
+        # To the bit: rounding, signed zeros, which NaN wins.
+        assert_array_equal(_bits(got), _bits(separable))
+
+
+@pytest.mark.parametrize("op", ["max", "min", "sum", "mean"])
+@pytest.mark.parametrize("nd, shape, geometry", [
+    # Long enough for the threads to overlap: shared work space would show.
+    (2, (4, 400, 403), dict(size=2, padding=1, ceil_mode=True)),
+    (2, (4, 400, 262), dict(size=8, ceil_mode=True)),
+    (3, (2, 32, 64, 66), dict(size=2)),
+], ids=["2d-2x2", "2d-8x8", "3d-2x2"])
+def test_rowwise_path_equal_in_diff_n_threads(nd, shape, geometry, op):
+    x = _special_values(shape, np.float32, seed=27)
+    x[np.random.default_rng(27).random(shape) < 0.01] = np.nan
+    with np.errstate(invalid="ignore"):
+        first, *others = [POOL[nd](x, op=op, n_threads=n, **geometry)
+                          for n in (1, 2, 3, None, 2, 2, 2, 2, 2, 2)]
+    for res in others:
+        assert_array_equal(_bits(res), _bits(first))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nd", [2, 3])
+def test_rowwise_mean_overflow(nd, dtype):
+    # Sums past the largest float64 go through the exact per-cell path.
+    big = np.finfo(dtype).max
+    x = np.full((2,) + (4,) * (nd - 1) + (40,), big / 2, dtype=dtype)
+    x[0, ..., :6] = big
+    got = POOL[nd](x, 2, op="mean")
+    assert_array_equal(got[1], big / 2)
+    assert_array_equal(got[0, ..., :3], big)
+    assert_array_equal(got[0, ..., 3:], big / 2)
+    assert np.isposinf(POOL[nd](x, 2, op="sum")).all()
+
+
+# --------------------------------------------------------------------------
 # Threads
 # --------------------------------------------------------------------------
 
