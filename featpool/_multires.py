@@ -182,25 +182,12 @@ def crop_indices(grid, centres, coarse):
     return index
 
 
-def _dirichlet(d, m, n):
-    """Weight of a coarse sample at distance ``d`` (fine pixels) in the interpolant.
-
-    The trigonometric interpolant of ``m`` samples spread over a period of
-    ``n`` pixels (the Nyquist term split evenly for even ``m``).
-    """
-    theta = np.pi * np.asarray(d, dtype=np.float64) / n
-    sin = np.sin(theta)
-    near = np.abs(sin) < 1e-12
-    safe = np.where(near, 1.0, sin)
-    if m % 2:
-        value = np.sin(m * theta) / (m * safe)
-    else:
-        value = np.sin(m * theta) * np.cos(theta) / (m * safe)
-    return np.where(near, 1.0, value)
-
-
 def _dirichlet_grid(positions, m, n):
-    """``_dirichlet(positions[:, None] - j * n / m, m, n)`` for every sample ``j``.
+    """(len(positions), m): the weight of sample ``j`` at each position in the
+    trigonometric interpolant of ``m`` samples spread over a period of ``n``
+    pixels (the Nyquist term split evenly for even ``m``): ``D(p - j n / m)``
+    with ``D(d) = sin(m t) / (m sin t)``, times ``cos t`` for even ``m``, ``t
+    = pi d / n`` (1 where ``sin t`` is 0).
 
     With ``a = pi p / n`` and ``b = pi j / m``: ``sin(m (a - b)) = (-1)^j
     sin(m a)`` and ``sin(a - b)``, ``cos(a - b)`` expand into products, so
@@ -346,16 +333,11 @@ def _axis_weights(pooling, nd, axis, n, pad, grid, coarse):
 @cached
 def _whole_cells(pooling, spatial):
     """(counts, cells, local) of a whole-image :class:`Quadrature`."""
-    _, _, cell_windows, counts = _cells(pooling, spatial)
-    sizes = [len(_axis_weights_rows(pooling, len(spatial), a, n)) for a, n in enumerate(spatial)]
-    local = np.ravel_multi_index(cell_windows, sizes)
+    starts, _, cell_windows, counts = _cells(pooling, spatial)
+    local = np.ravel_multi_index(cell_windows, [len(s) for s in starts])
     cells = np.arange(len(counts))
     local.flags.writeable = cells.flags.writeable = False
     return counts, cells, local
-
-
-def _axis_weights_rows(pooling, nd, axis, n):
-    return np.concatenate([w[0] for w in _windows(pooling, (n,) * nd)[axis]])
 
 
 @cached

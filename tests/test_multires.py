@@ -355,3 +355,27 @@ def test_small_groups_join_a_larger_grid_when_cheaper():
     plans = _plan(gabor_bank((512, 512)), (512, 512), "reflect", (Pooling(),), False)
     grids = sorted({p.padded for p in plans})
     assert len(grids) > 1 and grids[0][0] < 512 + 2 * 85
+
+
+def _dirichlet(d, m, n):
+    """The interpolant's weight at distance ``d``, point by point (the definition)."""
+    theta = np.pi * np.asarray(d, dtype=np.float64) / n
+    sin = np.sin(theta)
+    near = np.abs(sin) < 1e-12
+    safe = np.where(near, 1.0, sin)
+    value = np.sin(m * theta) / (m * safe)
+    if m % 2 == 0:
+        value = value * np.cos(theta)
+    return np.where(near, 1.0, value)
+
+
+@pytest.mark.parametrize("n, m, pad", [(80, 16, 0), (80, 17, 3), (401, 60, 45), (97, 97, 0),
+                                       (160, 81, 0), (1024, 250, 100), (7, 2, 1)])
+def test_dirichlet_weights_by_expanded_angles_equal_the_definition(n, m, pad):
+    from featpool._multires import _dirichlet_grid
+
+    grid = n + 2 * pad
+    positions = pad + np.arange(n)
+    expected = _dirichlet(positions[:, None] - np.arange(m)[None] * (grid / m), m, grid)
+    np.testing.assert_allclose(_dirichlet_grid(positions, m, grid), expected, rtol=0,
+                               atol=1e-10)
