@@ -7,7 +7,6 @@ and writes the table the same way (temporary file, then :func:`os.replace`):
 a killed run leaves the previous output or none, never half of one.
 """
 import csv
-import errno
 import json
 import os
 import shutil
@@ -71,23 +70,36 @@ def _check_same(previous, provenance, where):
                       f"again with --overwrite.")
 
 
+def _read_json(path, what):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResumeError(f"The {what} {path} is damaged and cannot be read ({type(exc).__name__}: "
+                          f"{exc}). Start again with --overwrite.") from None
+
+
 def open_shards(out, provenance, *, resume, overwrite):
-    """Prepare ``OUT.shards`` for a run; returns its path.
+    """Prepare and lock ``OUT.shards`` for a run; returns its path.
 
     A fresh run refuses to replace an existing output or shards unless
     ``overwrite``; ``resume`` keeps the shards of a run with the same
     provenance and refuses a different one. None when ``resume`` finds the
-    output complete (no shards left) and made the same way.
+    output complete (no shards left) and made the same way. Shards locked by
+    a live run are refused whatever the options (:func:`release_lock` frees
+    this process's lock).
     """
     paths = companions(out)
     shards = paths["shards"]
     if resume and not shards.exists() and Path(out).exists():
         previous = paths["provenance"]
         if previous.is_file():
-            _check_same(json.loads(previous.read_text()), provenance, out)
+            _check_same(_read_json(previous, "provenance file"), provenance, out)
         return None   # complete: nothing to resume
+    if shards.is_dir():
+        _take_stale_lock(shards, out)
     if resume and shards.is_dir() and (shards / _RUN_FILE).is_file():
-        _check_same(json.loads((shards / _RUN_FILE).read_text()), provenance, shards)
+        _check_same(_read_json(shards / _RUN_FILE, "run file"), provenance, shards)
+        _lock(shards, out)
         return shards
     if not resume and not overwrite:
         existing = [str(p) for p in (Path(out), shards) if p.exists()]
@@ -96,9 +108,70 @@ def open_shards(out, provenance, *, resume, overwrite):
                               f"replace, or --resume to finish an interrupted run.")
     if shards.exists():
         shutil.rmtree(shards)
-    shards.mkdir(parents=True)
+    try:
+        shards.mkdir(parents=True)
+    except FileExistsError:   # another run made it since
+        _take_stale_lock(shards, out)
+    _lock(shards, out)
     _atomic_write_text(shards / _RUN_FILE, json.dumps(provenance, indent=1))
     return shards
+
+
+# --------------------------------------------------------------------------
+# The lock: one run at a time on an output
+# --------------------------------------------------------------------------
+
+_LOCK_FILE = "lock"
+_HELD = set()     # the lock files this process holds
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # someone else's process
+        return True
+    return True
+
+
+def _take_stale_lock(shards, out):
+    """Remove the lock of a run that is gone; an error if a live run holds it."""
+    lock = Path(shards) / _LOCK_FILE
+    try:
+        owner = json.loads(lock.read_text())
+        pid, host = int(owner["pid"]), str(owner["host"])
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError):   # half written by a killed run
+        pid, host = None, socket.gethostname()
+    ours = pid == os.getpid() and lock not in _HELD     # a pid reused after a killed run
+    if host == socket.gethostname() and (pid is None or ours or not _alive(pid)):
+        lock.unlink(missing_ok=True)
+        return
+    raise ResumeError(f"{out} is being written by another featpool run (process {pid} on "
+                      f"{host}). Wait for it to finish; if that run is gone, remove {lock}.")
+
+
+def _lock(shards, out):
+    lock = Path(shards) / _LOCK_FILE
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            break
+        except FileExistsError:
+            _take_stale_lock(shards, out)
+    else:
+        raise ResumeError(f"{out} is being written by another featpool run ({lock}).")
+    with os.fdopen(fd, "w") as f:
+        json.dump({"pid": os.getpid(), "host": socket.gethostname()}, f)
+    _HELD.add(lock)
+
+
+def release_lock():
+    """Remove the locks this process holds (if still there)."""
+    while _HELD:
+        _HELD.pop().unlink(missing_ok=True)
 
 
 def _atomic_write_text(path, text):

@@ -14,8 +14,10 @@ import csv
 import hashlib
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -119,6 +121,13 @@ def _add_params(parser):
     group.add_argument("--color", choices=COLOR_POLICIES, default="gray")
 
 
+def _add_run_options(parser):
+    parser.add_argument("--timeout", type=float, default=_batch.TIMEOUT, metavar="SECONDS",
+                        help=f"an image not read and computed within SECONDS fails (stage "
+                        f"'timeout') and its worker is replaced (default {_batch.TIMEOUT:g}; "
+                        f"0: no limit)")
+
+
 def build_parser():
     """The command's argument parser."""
     parser = argparse.ArgumentParser(prog="featpool", description="Image features from files.")
@@ -144,6 +153,7 @@ def build_parser():
                      help=f"refuse larger images (default {MAX_PIXELS}; 0: no limit)")
     ext.add_argument("--scheduler", metavar="ADDRESS",
                      help="run on a Dask cluster ('local' starts one on this machine)")
+    _add_run_options(ext)
     _add_params(ext)
     info = sub.add_parser("info", help="the resolved configuration and feature names")
     _add_params(info)
@@ -406,7 +416,7 @@ def extract(args):
     batches = _batch.plan_batches(tasks, jobs, channels)
     spec = _batch.Spec(model, args.color, ndim, max_pixels,
                        _batch.n_threads_for(jobs, model.n_threads),
-                       os.environ.get(_batch.CRASH_ENV))
+                       os.environ.get(_batch.CRASH_ENV), args.timeout)
     progress = Progress(len(tasks), args.quiet)
     progress.update(0, [(names[k], stage, reason) for k, (stage, reason) in failures.items()])
     try:
@@ -435,6 +445,29 @@ def extract(args):
     return 0
 
 
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _guarded(args):
+    """``extract`` as one run: SIGTERM stops it as Ctrl-C does, its lock is always freed."""
+    if not args.timeout >= 0:
+        raise ConfigError(f"--timeout must be a number of seconds, 0 for no limit. Got "
+                          f"{args.timeout:g}.")
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    try:
+        return extract(args)
+    except KeyboardInterrupt:   # outside the batches: nothing was published half
+        print("featpool: interrupted; nothing published. Rerun with --resume to finish.",
+              file=sys.stderr)
+        return 3
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        _tables.release_lock()
+
+
 def info(args):
     """``featpool info``: the configuration, feature count and names; reads no image."""
     ndim = args.ndim or (len(args.shape) if args.shape else 2)
@@ -460,7 +493,7 @@ def main(argv=None):
         if args.max_pixels < 0:
             raise ConfigError(f"--max-pixels must be positive (0: no limit). Got "
                               f"{args.max_pixels}.")
-        return extract(args)
+        return _guarded(args)
     except (ConfigError, _tables.ResumeError, ImportError, ValueError) as exc:
         print(f"featpool: error: {exc}", file=sys.stderr)
         return 2

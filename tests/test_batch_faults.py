@@ -1,0 +1,156 @@
+"""The batch command under faults: kill -9, SIGTERM, hung images, two runs, damaged shards."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featpool._batch import HANG_ENV
+from featpool.cli import main
+
+from test_cli import FAST, _env, _images
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def _session(sid):
+    """Pids of the live (not zombie) processes of session ``sid``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()   # after the command name
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _start_hung_run(tmp_path, folder, out, *extra):
+    """A run whose worker hangs on 0001.png (no time limit), in a session of its own;
+    returns once the other images are in a shard."""
+    env = {**_env(), HANG_ENV: "0001.png"}
+    proc = subprocess.Popen([sys.executable, "-m", "featpool", "extract", str(folder), "-o",
+                             str(out), "--jobs", "2", "--timeout", "0", *extra] + FAST,
+                            env=env, cwd=tmp_path, start_new_session=True,
+                            stderr=subprocess.PIPE, text=True)
+    shards = Path(str(out) + ".shards")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(shards.glob("shard-*.npz")):
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+    assert list(shards.glob("shard-*.npz")), "the run never wrote a shard"
+    return proc
+
+
+def _gone_within(sid, seconds):
+    deadline = time.monotonic() + seconds
+    while _session(sid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _session(sid)
+
+
+def test_kill_9_leaves_no_process_and_its_lock_is_taken_over(tmp_path, capsys):
+    folder = _images(tmp_path / "in", 8)
+    out = tmp_path / "f.csv"
+    proc = _start_hung_run(tmp_path, folder, out)
+    assert len(_session(proc.pid)) >= 3       # the command, its forkserver, its workers
+    # a second run on the same output, while the first is alive, is refused
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 2
+    assert "being written by another featpool run" in capsys.readouterr().err
+    assert main(["extract", str(folder), "-o", str(out), "--overwrite"] + FAST) == 2
+    proc.kill()
+    proc.wait(timeout=30)
+    left = _gone_within(proc.pid, 5)
+    assert not left, [Path(f"/proc/{p}/cmdline").read_text() for p in left]
+    # its lock (a dead process on this host) is taken over
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 0
+    assert sorted(pd.read_csv(out).path) == [f"{i:04d}.png" for i in range(8)]
+
+
+def test_sigterm_stops_the_run_as_ctrl_c_does(tmp_path):
+    folder = _images(tmp_path / "in", 8)
+    out = tmp_path / "f.csv"
+    proc = _start_hung_run(tmp_path, folder, out)
+    proc.send_signal(signal.SIGTERM)           # to the command alone, as `kill PID` does
+    assert proc.wait(timeout=30) == 3
+    err = proc.stderr.read()
+    assert "--resume" in err and "Traceback" not in err, err
+    assert not _gone_within(proc.pid, 5)       # its workers stopped (one was hung)
+    shards = tmp_path / "f.csv.shards"
+    assert not out.exists() and list(shards.glob("shard-*.npz"))
+    assert not (shards / "lock").exists()
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 0
+    assert sorted(pd.read_csv(out).path) == [f"{i:04d}.png" for i in range(8)]
+
+
+def test_a_hung_image_costs_one_image_with_stage_timeout(tmp_path):
+    folder = _images(tmp_path / "in", 6)
+    out = tmp_path / "f.csv"
+    run = subprocess.run([sys.executable, "-m", "featpool", "extract", str(folder), "-o",
+                          str(out), "--jobs", "2", "--timeout", "1"] + FAST,
+                         env={**_env(), HANG_ENV: "0004.png"}, cwd=tmp_path,
+                         start_new_session=True, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stderr
+    assert sorted(pd.read_csv(out).path) == [f"{i:04d}.png" for i in range(6) if i != 4]
+    errors = pd.read_csv(tmp_path / "f.csv.errors.csv")
+    assert errors.path.tolist() == ["0004.png"] and errors.stage.tolist() == ["timeout"]
+    assert "time limit of 1 s" in errors.reason[0]
+
+
+def test_timeout_must_not_be_negative(tmp_path, capsys):
+    folder = _images(tmp_path / "in", 1)
+    assert main(["extract", str(folder), "-o", str(tmp_path / "f.csv"), "--timeout", "-1"]
+                + FAST) == 2
+    assert "--timeout must be a number of seconds" in capsys.readouterr().err
+
+
+def test_a_stale_or_live_lock_file(tmp_path, capsys):
+    folder = _images(tmp_path / "in", 3)
+    (folder / "bad.png").write_text("not an image")
+    out = tmp_path / "f.npz"
+    assert main(["extract", str(folder), "-o", str(out)] + FAST) == 1   # shards are kept
+    lock = tmp_path / "f.npz.shards" / "lock"
+    assert not lock.exists()                                            # freed at the end
+    lock.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 2
+    err = capsys.readouterr().err
+    assert f"process {os.getppid()} on {socket.gethostname()}" in err and str(lock) in err
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname()}))
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 1
+    lock.write_text(json.dumps({"pid": dead.pid, "host": "another-host.invalid"}))
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 2
+
+
+def test_damaged_shards_are_set_aside_and_computed_again(tmp_path, capsys):
+    folder = _images(tmp_path / "in", 6)
+    (folder / "bad.png").write_text("not an image")
+    out = tmp_path / "f.csv"
+    assert main(["extract", str(folder), "-o", str(out), "--jobs", "1"] + FAST) == 1
+    expected = out.read_text()
+    shards = tmp_path / "f.csv.shards"
+    first, *_ = sorted(shards.glob("shard-*.npz"))
+    first.write_bytes(first.read_bytes()[:-40])                          # truncated
+    (shards / "shard-garbage.npz").write_bytes(b"\x00garbage" * 30)       # not a zip
+    capsys.readouterr()
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 1
+    err = capsys.readouterr().err
+    assert f"the shard {first} cannot be read" in err and "shard-garbage.npz" in err
+    assert (shards / f"damaged-{first.name}").exists()
+    assert out.read_text() == expected                                   # recomputed, same rows
+    (shards / "run.json").write_text('{"config": {"levels": [1, ')
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 2
+    err = capsys.readouterr().err
+    assert f"The run file {shards / 'run.json'} is damaged" in err
