@@ -66,12 +66,14 @@ MAX_BATCH = 32
 
 
 class Task(NamedTuple):
-    """One image to do: its key (absolute path), file path, spatial and stored shapes."""
+    """One image to do: its key (absolute path), file path, spatial and stored shapes, and
+    its file's identity ``(size, mtime_ns)``, with which its row is stored for resume."""
 
     key: str
     path: str
     spatial: tuple
     shape: str
+    identity: tuple = None
 
 
 class Recipe(NamedTuple):
@@ -230,7 +232,8 @@ def run_batch(spec, batch, shards):
     finally:
         _no_time_limit(spec.timeout)
     if keys:
-        write_shard(shards, keys, shapes, features)
+        identity = {task.key: task.identity for task in batch}
+        write_shard(shards, keys, shapes, features, [identity[key] for key in keys])
     return Outcome(len(keys), failures)
 
 

@@ -52,7 +52,8 @@ def companions(out):
 
 def _comparable(provenance):
     config = {k: v for k, v in provenance["config"].items() if k not in _RUNTIME}
-    return {**{k: v for k, v in provenance.items() if k not in ("config", "featpool_version")},
+    what = ("config", "featpool_version", "inputs")   # the inputs may change: resume follows
+    return {**{k: v for k, v in provenance.items() if k not in what},
             "config": config}
 
 
@@ -92,9 +93,16 @@ def open_shards(out, provenance, *, resume, overwrite):
     shards = paths["shards"]
     if resume and not shards.exists() and Path(out).exists():
         previous = paths["provenance"]
+        inputs = None
         if previous.is_file():
-            _check_same(_read_json(previous, "provenance file"), provenance, out)
-        return None   # complete: nothing to resume
+            previous = _read_json(previous, "provenance file")
+            _check_same(previous, provenance, out)
+            inputs = previous.get("inputs")
+        if inputs is None or inputs == provenance.get("inputs"):
+            return None   # complete: nothing to resume
+        _warn(f"the inputs changed since {out} was made ({inputs.get('files')} files then, "
+              f"{provenance['inputs']['files']} now, or some of them rewritten): every image "
+              f"is computed again.")
     if shards.is_dir():
         _take_stale_lock(shards, out)
     if resume and shards.is_dir() and (shards / _RUN_FILE).is_file():
@@ -180,13 +188,20 @@ def _atomic_write_text(path, text):
     os.replace(tmp, path)
 
 
-def write_shard(shards, keys, shapes, features):
-    """Write one batch's rows as a shard, whole or not at all."""
+def write_shard(shards, keys, shapes, features, identities=None):
+    """Write one batch's rows as a shard, whole or not at all.
+
+    ``identities`` are the ``(size, mtime_ns)`` of each row's file, which
+    resume compares with the file's (None: unknown, never equal).
+    """
     name = f"shard-{uuid.uuid4().hex}.npz"
     tmp = Path(shards) / f".{name}.tmp"
+    known = identities is not None and None not in identities
     with open(tmp, "wb") as f:
         np.savez(f, keys=np.asarray(keys, dtype=str), shapes=np.asarray(shapes, dtype=str),
-                 features=features)
+                 features=features, **({"sizes": np.asarray([i[0] for i in identities], np.int64),
+                                        "mtimes": np.asarray([i[1] for i in identities],
+                                                             np.int64)} if known else {}))
     os.replace(tmp, Path(shards) / name)
     return name
 

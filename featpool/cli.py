@@ -317,6 +317,42 @@ def _safesplit_channels(shape):
 
 
 # --------------------------------------------------------------------------
+# Resume: what is done, what changed
+# --------------------------------------------------------------------------
+
+def _identities(keys):
+    """Each file's identity for resume: ``(size, mtime_ns)`` (None where it cannot be read)."""
+    found = {}
+    for key in keys:
+        try:
+            stat = os.stat(key)
+            found[key] = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            found[key] = None
+    return found
+
+
+def _inputs(identities):
+    """The provenance's record of the inputs: their number and a digest of their identities."""
+    digest = hashlib.sha256()
+    for key in sorted(identities):
+        digest.update(json.dumps([key, identities[key]]).encode("utf-8", "surrogateescape"))
+    return {"files": len(identities), "sha256": digest.hexdigest()}
+
+
+def _resume_plan(done, keys, identities, args):
+    """The keys whose rows in the shards are still good; says what changed when resuming."""
+    unchanged = {k for k in keys if identities[k] in done.get(k, ())}
+    if args.resume and not args.quiet:
+        changed = sum(k in done for k in keys) - len(unchanged)
+        gone = len(done.keys() - set(keys))
+        print(f"featpool: resume: {len(unchanged)} unchanged (kept), {changed} changed "
+              f"(computed again), {len(keys) - len(unchanged) - changed} new or failed before "
+              f"(computed), {gone} gone (dropped from the table).", file=sys.stderr)
+    return unchanged
+
+
+# --------------------------------------------------------------------------
 # Progress
 # --------------------------------------------------------------------------
 
@@ -402,15 +438,19 @@ def extract(args):
     max_pixels = args.max_pixels or None
     provenance = {"featpool_version": _version(), **provenance, "color": args.color,
                   "ndim": ndim, "max_pixels": max_pixels}
+    identities = _identities(keys)
+    provenance["inputs"] = _inputs(identities)
     shards = _tables.open_shards(out, provenance, resume=args.resume, overwrite=args.overwrite)
     if shards is None:
         if not args.quiet:
             print(f"featpool: {out} is complete; nothing to resume (--overwrite computes it "
                   f"again).", file=sys.stderr)
         return 0
-    done = _tables.done_keys(shards)
-    tasks = [_batch.Task(key, path, spatial[path], "x".join(map(str, stored[path])))
-             for key, (path, _, _) in zip(keys, found) if key not in done and key not in failures]
+    unchanged = _resume_plan(_tables.done_keys(shards), keys, identities, args)
+    tasks = [_batch.Task(key, path, spatial[path], "x".join(map(str, stored[path])),
+                         identities[key])
+             for key, (path, _, _) in zip(keys, found)
+             if key not in unchanged and key not in failures]
     jobs = _batch.balance(args.jobs, len(tasks))
     channels = 3 if args.color == "channels" else 1
     batches = _batch.plan_batches(tasks, jobs, channels)
@@ -425,12 +465,12 @@ def extract(args):
         stopped = True
     errors = [(names[k], stage, reason) for k, (stage, reason) in failures.items()]
     _tables.write_errors(out, errors)
-    progress.close(len(done), out, stopped)
+    progress.close(len(unchanged), out, stopped)
     if stopped:
         print(f"featpool: nothing published; the finished images are kept in {shards}: "
               f"rerun with --resume to finish.", file=sys.stderr)
         return 3
-    present, shapes, features = _tables.read_shards(shards, keys)
+    present, shapes, features = _tables.read_shards(shards, keys, identities)
     carried = {k: c for k, (_, _, c) in zip(keys, found)}
     columns = {"path": [names[k] for k in present], "shape": list(shapes)}
     for column in extra:

@@ -154,3 +154,38 @@ def test_damaged_shards_are_set_aside_and_computed_again(tmp_path, capsys):
     assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 2
     err = capsys.readouterr().err
     assert f"The run file {shards / 'run.json'} is damaged" in err
+
+
+def _rewrite(path, seed):
+    """New pixels, and a modification time surely different from the old one."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    pixels = np.random.default_rng(seed).random((32, 32)) * 255
+    from PIL import Image
+    Image.fromarray(pixels.astype(np.uint8)).save(path)
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+def test_resume_recomputes_changed_and_new_images_and_drops_gone_ones(tmp_path, capsys):
+    folder = _images(tmp_path / "in", 5)
+    (folder / "bad.png").write_text("not an image")
+    out, fresh = tmp_path / "f.csv", tmp_path / "fresh.csv"
+    assert main(["extract", str(folder), "-o", str(out)] + FAST) == 1   # shards kept
+    _rewrite(folder / "0001.png", 1)
+    _rewrite(folder / "new.png", 2)
+    (folder / "0002.png").unlink()
+    capsys.readouterr()
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST[:-1]) == 1
+    assert ("resume: 3 unchanged (kept), 1 changed (computed again), 2 new or failed before "
+            "(computed), 1 gone (dropped from the table)") in capsys.readouterr().err
+    assert main(["extract", str(folder), "-o", str(fresh)] + FAST) == 1
+    assert out.read_text() == fresh.read_text()       # no stale row, none missing, none extra
+    # after a complete run, a change is noticed too (the provenance's record of the inputs)
+    (folder / "bad.png").unlink()
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 0
+    provenance = json.loads((tmp_path / "f.csv.json").read_text())
+    assert provenance["inputs"]["files"] == 5 and len(provenance["inputs"]["sha256"]) == 64
+    _rewrite(folder / "0003.png", 3)
+    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 0
+    assert "the inputs changed since" in capsys.readouterr().err
+    assert main(["extract", str(folder), "-o", str(fresh), "--overwrite"] + FAST) == 0
+    assert out.read_text() == fresh.read_text()
