@@ -287,14 +287,14 @@ def _context():
     return context
 
 
-def _dead_worker(batch, seconds, timeout):
-    """The failure of an image whose worker died after ``seconds`` alone with it."""
+def dead_worker(batch, seconds, timeout, worker="worker process"):
+    """The failure of an image whose worker died after ``seconds`` alone with it: past the
+    time limit (the worker's own watchdog), stage 'timeout'; otherwise 'worker'."""
     if timeout and seconds >= timeout:
         return Outcome(0, [(t.key, "timeout", f"not done within the time limit of {timeout:g} "
-                            f"s (--timeout); its worker was stopped") for t in batch])
-    return Outcome(0, [(t.key, "worker", "the worker process died while processing this "
-                        "image (a crash in native code, or killed, e.g. out of memory)")
-                       for t in batch])
+                            f"s (--timeout); its {worker} was stopped") for t in batch])
+    return Outcome(0, [(t.key, "worker", f"the {worker} died while processing this image (a "
+                        f"crash in native code, or killed, e.g. out of memory)") for t in batch])
 
 
 class _Pool:
@@ -367,7 +367,7 @@ def run_local(spec, batches, shards, jobs, on_outcome):
             if stopped:
                 return
             if lost:
-                if not report(lost[0], _dead_worker(lost[0], seconds, spec.timeout)):
+                if not report(lost[0], dead_worker(lost[0], seconds, spec.timeout)):
                     return
 
 
