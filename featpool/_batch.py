@@ -287,6 +287,15 @@ def _context():
     return context
 
 
+def start_early():
+    """Start the forkserver now, so that its imports overlap the parent's own start
+    (finding the files, reading their headers, fitting the estimator)."""
+    context = _context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+        forkserver.ensure_running()
+
+
 def dead_worker(batch, seconds, timeout, worker="worker process"):
     """The failure of an image whose worker died after ``seconds`` alone with it: past the
     time limit (the worker's own watchdog), stage 'timeout'; otherwise 'worker'."""

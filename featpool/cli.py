@@ -494,6 +494,8 @@ def _guarded(args):
     if not args.timeout >= 0:
         raise ConfigError(f"--timeout must be a number of seconds, 0 for no limit. Got "
                           f"{args.timeout:g}.")
+    if not args.scheduler:
+        _batch.start_early()
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
