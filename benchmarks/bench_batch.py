@@ -21,8 +21,9 @@ the same for both variants; the start-up is what is left at n = 0. Peak
 memory is the largest process (the command's workers included). Run::
 
     python benchmarks/bench_batch.py                  # 200, 2,000 and 20,000 images
-    python benchmarks/bench_batch.py --quick          # 50 and 200 images, one round
+    python benchmarks/bench_batch.py --quick          # 20 and 60 images, one round
     python benchmarks/bench_batch.py --counts 200,2000 --repeats 3
+    python benchmarks/bench_batch.py --images one     # only the folders of one size
     python benchmarks/bench_batch.py --dask           # also --scheduler local
 """
 import argparse
@@ -31,7 +32,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -85,15 +85,38 @@ def make_folder(folder, n, varied, seed=0):
     return folder
 
 
+# Runs a script and reports its time and the peak memory of the largest of its processes,
+# grandchildren included: the command's workers are children of multiprocessing's
+# forkserver, which outlives the command by a moment; as a subreaper (Linux) this process
+# adopts and reaps them, so their peaks count in RUSAGE_CHILDREN.
+MEASURE = """
+import ctypes, json, os, resource, subprocess, sys, time
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None).prctl(36, 1)    # PR_SET_CHILD_SUBREAPER
+start = time.perf_counter()
+run = subprocess.run([sys.executable] + sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - start
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+if run.returncode != 0:
+    sys.exit(run.stderr[-2000:])
+own = json.loads(run.stdout.strip().splitlines()[-1])["peak_mib"]
+peak = max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+print(json.dumps({"seconds": seconds, "peak_mib": peak}))
+"""
+
+
 def _run(script, *args):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    start = time.perf_counter()
-    run = subprocess.run([sys.executable, str(script), *map(str, args)], env=env,
-                         capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    run = subprocess.run([sys.executable, "-c", MEASURE, str(script), *map(str, args)],
+                         env=env, capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(run.stderr[-2000:])
-    return seconds, json.loads(run.stdout.strip().splitlines()[-1])["peak_mib"]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    return result["seconds"], result["peak_mib"]
 
 
 def _scripts(work):
@@ -107,13 +130,15 @@ def _scripts(work):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="50 and 200 images, one round")
+    parser.add_argument("--quick", action="store_true", help="20 and 60 images, one round")
     parser.add_argument("--counts", help="folder sizes, e.g. 200,2000,20000 (the default)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="rounds of every variant, interleaved; medians are reported")
+    parser.add_argument("--images", choices=("one", "varied", "both"), default="both",
+                        help="the folders: one size, varied sizes, or both (the default)")
     parser.add_argument("--dask", action="store_true", help="also --scheduler local")
     args = parser.parse_args()
-    counts = [int(c) for c in (args.counts or ("50,200" if args.quick else "200,2000,20000"))
+    counts = [int(c) for c in (args.counts or ("20,60" if args.quick else "200,2000,20000"))
               .split(",")]
     work = Path(tempfile.mkdtemp(prefix="featpool-bench-"))
     scripts = _scripts(work)
@@ -126,6 +151,8 @@ def main():
           f"{args.repeats} interleaved round(s)")
     print(f"{'images':<14} {'n':>6} {'variant':<27} {'s':>7} {'img/s':>7} {'peak MiB':>9}")
     for label, varied in (("one size", False), ("varied sizes", True)):
+        if args.images != "both" and varied != (args.images == "varied"):
+            continue
         times = {}
         for n in counts:
             folder = make_folder(work / f"{label[0]}{n}", n, varied)

@@ -127,7 +127,7 @@ def plan_batches(tasks, jobs, channels=1):
     return batches
 
 
-def _crash_if_asked(path, name):
+def _testing_hooks(path, name):
     if name and Path(path).name == name:
         os._exit(70)
     if os.environ.get(HANG_ENV) == Path(path).name:
@@ -209,7 +209,7 @@ def run_batch(spec, batch, shards):
     for task in batch:
         _time_limit(spec.timeout)
         try:
-            _crash_if_asked(task.path, spec.crash_on)
+            _testing_hooks(task.path, spec.crash_on)
             image = read_image(task.path, color=spec.color, ndim=spec.ndim,
                                max_pixels=spec.max_pixels)
         except UnreadableImageError as exc:
