@@ -36,21 +36,22 @@ def _session(sid):
     return pids
 
 
-def _start_hung_run(tmp_path, folder, out, *extra):
-    """A run whose worker hangs on 0001.png (no time limit), in a session of its own;
-    returns once the other images are in a shard."""
+def _start_hung_run(tmp_path, folder, out):
+    """A run whose worker hangs on 0001.png (no time limit), in a session of its own."""
     env = {**_env(), HANG_ENV: "0001.png"}
-    proc = subprocess.Popen([sys.executable, "-m", "featpool", "extract", str(folder), "-o",
-                             str(out), "--jobs", "2", "--timeout", "0", *extra] + FAST,
+    return subprocess.Popen([sys.executable, "-m", "featpool", "extract", str(folder), "-o",
+                             str(out), "--jobs", "2", "--timeout", "0"] + FAST,
                             env=env, cwd=tmp_path, start_new_session=True,
                             stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_a_shard(proc, out):
     shards = Path(str(out) + ".shards")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(shards.glob("shard-*.npz")):
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.05)
     assert list(shards.glob("shard-*.npz")), "the run never wrote a shard"
-    return proc
 
 
 def _gone_within(sid, seconds):
@@ -60,38 +61,39 @@ def _gone_within(sid, seconds):
     return _session(sid)
 
 
-def test_kill_9_leaves_no_process_and_its_lock_is_taken_over(tmp_path, capsys):
+def test_kill_9_and_sigterm_leave_no_process_and_no_lock_behind(tmp_path, capsys):
+    # Two runs at once (they start in parallel): one is killed, one terminated.
     folder = _images(tmp_path / "in", 8)
-    out = tmp_path / "f.csv"
-    proc = _start_hung_run(tmp_path, folder, out)
+    killed, terminated = tmp_path / "killed.csv", tmp_path / "terminated.csv"
+    runs = {killed: _start_hung_run(tmp_path, folder, killed),
+            terminated: _start_hung_run(tmp_path, folder, terminated)}
+    for out, proc in runs.items():
+        _wait_for_a_shard(proc, out)
+    proc = runs[killed]
     assert len(_session(proc.pid)) >= 3       # the command, its forkserver, its workers
     # a second run on the same output, while the first is alive, is refused
-    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 2
+    assert main(["extract", str(folder), "-o", str(killed), "--resume"] + FAST) == 2
     assert "being written by another featpool run" in capsys.readouterr().err
-    assert main(["extract", str(folder), "-o", str(out), "--overwrite"] + FAST) == 2
+    assert main(["extract", str(folder), "-o", str(killed), "--overwrite"] + FAST) == 2
     proc.kill()
     proc.wait(timeout=30)
     left = _gone_within(proc.pid, 5)
     assert not left, [Path(f"/proc/{p}/cmdline").read_text() for p in left]
-    # its lock (a dead process on this host) is taken over
-    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 0
-    assert sorted(pd.read_csv(out).path) == [f"{i:04d}.png" for i in range(8)]
-
-
-def test_sigterm_stops_the_run_as_ctrl_c_does(tmp_path):
-    folder = _images(tmp_path / "in", 8)
-    out = tmp_path / "f.csv"
-    proc = _start_hung_run(tmp_path, folder, out)
-    proc.send_signal(signal.SIGTERM)           # to the command alone, as `kill PID` does
+    # SIGTERM to the command alone, as `kill PID` does: stopped as by Ctrl-C
+    proc = runs[terminated]
+    proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 3
     err = proc.stderr.read()
     assert "--resume" in err and "Traceback" not in err, err
     assert not _gone_within(proc.pid, 5)       # its workers stopped (one was hung)
-    shards = tmp_path / "f.csv.shards"
-    assert not out.exists() and list(shards.glob("shard-*.npz"))
+    shards = tmp_path / "terminated.csv.shards"
+    assert not terminated.exists() and list(shards.glob("shard-*.npz"))
     assert not (shards / "lock").exists()
-    assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 0
-    assert sorted(pd.read_csv(out).path) == [f"{i:04d}.png" for i in range(8)]
+    # the killed run's lock (a dead process on this host) is taken over; both resume
+    for out in runs:
+        assert main(["extract", str(folder), "-o", str(out), "--resume"] + FAST) == 0
+        assert sorted(pd.read_csv(out).path) == [f"{i:04d}.png" for i in range(8)]
+    assert killed.read_text() == terminated.read_text()
 
 
 def test_a_hung_image_costs_one_image_with_stage_timeout(tmp_path):
