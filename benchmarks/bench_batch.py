@@ -24,6 +24,7 @@ memory is the largest process (the command's workers included). Run::
     python benchmarks/bench_batch.py --quick          # 20 and 60 images, one round
     python benchmarks/bench_batch.py --counts 200,2000 --repeats 3
     python benchmarks/bench_batch.py --images one     # only the folders of one size
+    python benchmarks/bench_batch.py --format npz     # the command writes NPZ (default CSV)
     python benchmarks/bench_batch.py --dask           # also --scheduler local
 """
 import argparse
@@ -136,6 +137,8 @@ def main():
                         help="rounds of every variant, interleaved; medians are reported")
     parser.add_argument("--images", choices=("one", "varied", "both"), default="both",
                         help="the folders: one size, varied sizes, or both (the default)")
+    parser.add_argument("--format", choices=("csv", "parquet", "npz"), default="csv",
+                        help="the command's output (default csv)")
     parser.add_argument("--dask", action="store_true", help="also --scheduler local")
     args = parser.parse_args()
     counts = [int(c) for c in (args.counts or ("20,60" if args.quick else "200,2000,20000"))
@@ -143,12 +146,12 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="featpool-bench-"))
     scripts = _scripts(work)
     variants = {"in-process": lambda f: _run(scripts["in_process"], f),
-                "command": lambda f: _run(scripts["command"], f, work / "out.csv")}
+                "command": lambda f: _run(scripts["command"], f, work / f"out.{args.format}")}
     if args.dask:
         variants["command --scheduler local"] = lambda f: _run(
-            scripts["command"], f, work / "out.csv", "--scheduler", "local")
-    print(f"{os.cpu_count()} cores; default parameters, 256x256 grid; CSV output; medians of "
-          f"{args.repeats} interleaved round(s)")
+            scripts["command"], f, work / f"out.{args.format}", "--scheduler", "local")
+    print(f"{os.cpu_count()} cores; default parameters, 256x256 grid; {args.format} output; "
+          f"medians of {args.repeats} interleaved round(s)")
     print(f"{'images':<14} {'n':>6} {'variant':<27} {'s':>7} {'img/s':>7} {'peak MiB':>9}")
     for label, varied in (("one size", False), ("varied sizes", True)):
         if args.images != "both" and varied != (args.images == "varied"):
