@@ -59,8 +59,10 @@ CRASH_ENV = "FEATPOOL_TESTING_CRASH_ON"
 #: Testing only: the worker that comes to a file of this base name (read from
 #: the worker's environment) hangs, as a stuck decoder would.
 HANG_ENV = "FEATPOOL_TESTING_HANG_ON"
-#: The per-image time limit of the command, in seconds (``--timeout``).
+#: The per-image time limit of the command, in seconds (``--timeout``), and its
+#: largest value (a year: a batch's limit, that times its images, fits faulthandler's).
 TIMEOUT = 300.0
+MAX_TIMEOUT = 365 * 86400.0
 #: Most images in one batch.
 MAX_BATCH = 32
 

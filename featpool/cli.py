@@ -491,9 +491,9 @@ def _on_sigterm(signum, frame):
 
 def _guarded(args):
     """``extract`` as one run: SIGTERM stops it as Ctrl-C does, its lock is always freed."""
-    if not args.timeout >= 0:
-        raise ConfigError(f"--timeout must be a number of seconds, 0 for no limit. Got "
-                          f"{args.timeout:g}.")
+    if not 0 <= args.timeout <= _batch.MAX_TIMEOUT:
+        raise ConfigError(f"--timeout must be a number of seconds up to "
+                          f"{_batch.MAX_TIMEOUT:g}, 0 for no limit. Got {args.timeout:g}.")
     if not args.scheduler:
         _batch.start_early()
     main_thread = threading.current_thread() is threading.main_thread()
@@ -501,8 +501,7 @@ def _guarded(args):
     try:
         return extract(args)
     except KeyboardInterrupt:   # outside the batches: nothing was published half
-        print("featpool: interrupted; nothing published. Rerun with --resume to finish.",
-              file=sys.stderr)
+        print("featpool: interrupted. Rerun with --resume to finish.", file=sys.stderr)
         return 3
     finally:
         if main_thread:

@@ -110,11 +110,12 @@ def test_a_hung_image_costs_one_image_with_stage_timeout(tmp_path):
     assert "time limit of 1 s" in errors.reason[0]
 
 
-def test_timeout_must_not_be_negative(tmp_path, capsys):
+@pytest.mark.parametrize("seconds", ["-1", "nan", "inf", "1e12"])
+def test_timeout_out_of_range_is_a_usage_error(tmp_path, capsys, seconds):
     folder = _images(tmp_path / "in", 1)
-    assert main(["extract", str(folder), "-o", str(tmp_path / "f.csv"), "--timeout", "-1"]
+    assert main(["extract", str(folder), "-o", str(tmp_path / "f.csv"), "--timeout", seconds]
                 + FAST) == 2
-    assert "--timeout must be a number of seconds" in capsys.readouterr().err
+    assert "--timeout must be a number of seconds up to" in capsys.readouterr().err
 
 
 def test_a_stale_or_live_lock_file(tmp_path, capsys):
