@@ -63,8 +63,12 @@ HANG_ENV = "FEATPOOL_TESTING_HANG_ON"
 #: largest value (a year: a batch's limit, that times its images, fits faulthandler's).
 TIMEOUT = 300.0
 MAX_TIMEOUT = 365 * 86400.0
-#: Most images in one batch.
+#: Most images in one batch of images of 64x64 pixels or more; smaller images
+#: go by pixels instead (:data:`BATCH_PIXELS` a batch, at most :data:`MAX_SMALL_BATCH`
+#: images), so that the cost of a batch (a task, a shard) is spread over more of them.
 MAX_BATCH = 32
+BATCH_PIXELS = 32 * 64 * 64
+MAX_SMALL_BATCH = 256
 
 
 class Task(NamedTuple):
@@ -123,8 +127,9 @@ def plan_batches(tasks, jobs, channels=1):
     budget = working_memory_bytes(1 / 4) // (4 * max(jobs, 1) * channels)
     batches = []
     for spatial, group in groups.items():
-        size = min(MAX_BATCH, max(1, budget // math.prod(spatial)),
-                   max(1, math.ceil(len(group) / (2 * jobs))))
+        pixels = math.prod(spatial)
+        most = min(MAX_SMALL_BATCH, max(MAX_BATCH, BATCH_PIXELS // pixels))
+        size = min(most, max(1, budget // pixels), max(1, math.ceil(len(group) / (2 * jobs))))
         batches += [group[i:i + size] for i in range(0, len(group), size)]
     return batches
 

@@ -59,3 +59,15 @@ def test_publishing_100000_rows_takes_the_memory_of_1000(tmp_path):
                   pd.read_parquet(folders["parquet"] / "out.parquet")):
         assert table.shape == (100_000, 66) and table.path.iloc[-1] == "image-099999.png"
         np.testing.assert_allclose(table.iloc[-5:, 2:].to_numpy(), features[-5:], rtol=1e-7)
+
+
+def test_small_images_go_in_larger_batches():
+    from featpool._batch import BATCH_PIXELS, MAX_BATCH, MAX_SMALL_BATCH, Task, plan_batches
+
+    def sizes(side, n=2000):
+        tasks = [Task(f"k{i}", f"p{i}", (side, side), f"{side}x{side}") for i in range(n)]
+        return {len(b) for b in plan_batches(tasks, jobs=1)[:-1]}
+
+    assert sizes(25) == {BATCH_PIXELS // 625} and MAX_BATCH < BATCH_PIXELS // 625
+    assert sizes(8) == {MAX_SMALL_BATCH}
+    assert sizes(64) == sizes(256) == {MAX_BATCH}
