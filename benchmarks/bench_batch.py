@@ -1,21 +1,31 @@
-"""The batch command against a plain Python loop: images/s, speed-up with jobs, peak memory.
+"""The batch command against an in-process loop, side by side: images/s and peak memory.
 
-On a folder of generated 256x256 PNG files (two thirds grey, one third RGB):
+Two folders of generated PNG files, at several sizes of folder:
 
-* a plain loop: read each file with ``featpool.io.read_image`` and call a
-  fitted ``FilterBankPooling`` on batches of 32, in one process;
-* ``featpool extract --jobs 1``, the default ``--jobs`` (all cores), and
-  ``--scheduler local`` (a Dask LocalCluster);
-* the peak resident memory of the command (largest process: the parent or
-  one worker) at two folder sizes, which should be flat.
+* **one size**: 25x25 grey images (small images, where the cost per image and
+  per batch of the command shows most);
+* **varied sizes**: grey and RGB images, each side drawn from 40 to 600 px
+  (almost every image its own shape).
 
-Every variant runs as a fresh subprocess, so each figure includes Python's
-start-up and imports; the overhead is the ratio of the command's time at
-``--jobs 1`` to the plain loop's, measured in the same run. Run::
+For each, two variants run as fresh subprocesses (so start-up and imports
+count in both):
 
-    python benchmarks/bench_batch.py                 # 1000 images; memory at 200 and 2000
-    python benchmarks/bench_batch.py --quick         # 100 images; memory at 50 and 200
-    python benchmarks/bench_batch.py --repeats 5     # medians of 5 interleaved rounds
+* **in-process**: ``featpool.io.read_image`` then ``FilterBankPooling.transform``
+  (fitted on the 256x256 grid) on stacks of up to 32 images of one shape, in
+  one process, decode included, nothing written;
+* **command**: ``featpool extract FOLDER -o OUT.csv`` with the default jobs.
+
+Every figure is a median of interleaved rounds. The cost beyond start-up is
+the slope between the two largest folders: ``(T(n2) - T(n1)) / (n2 - n1)``,
+the same for both variants; the start-up is what is left at n = 0. Peak
+memory is the largest process (the command's workers included). Run::
+
+    python benchmarks/bench_batch.py                  # 200, 2,000 and 20,000 images
+    python benchmarks/bench_batch.py --quick          # 20 and 60 images, one round
+    python benchmarks/bench_batch.py --counts 200,2000 --repeats 3
+    python benchmarks/bench_batch.py --images one     # only the folders of one size
+    python benchmarks/bench_batch.py --format npz     # the command writes NPZ (default CSV)
+    python benchmarks/bench_batch.py --dask           # also --scheduler local
 """
 import argparse
 import json
@@ -23,7 +33,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +43,25 @@ import featpool
 # Subprocesses import the featpool this script imports (built in place or installed).
 ROOT = Path(featpool.__file__).resolve().parents[1]
 
-PLAIN = """
-import glob, sys, numpy as np
+IN_PROCESS = """
+import glob, json, resource, sys
+import numpy as np
 from featpool import FilterBankPooling
 from featpool.io import read_image
-files = sorted(glob.glob(sys.argv[1] + "/*.png"))
 model = FilterBankPooling().fit(np.zeros((1, 256, 256)))
-rows = []
-for i in range(0, len(files), 32):
-    rows.append(model.transform(np.stack([read_image(f) for f in files[i:i + 32]])))
-assert sum(len(r) for r in rows) == len(files)
+groups = {}
+for path in sorted(glob.glob(sys.argv[1] + "/*.png")):
+    image = read_image(path)
+    groups.setdefault(image.shape, []).append(image)
+n_rows = 0
+for images in groups.values():
+    for i in range(0, len(images), 32):
+        n_rows += len(model.transform(np.stack(images[i:i + 32])))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"rows": n_rows, "peak_mib": peak / 1024}))
 """
 COMMAND = """
-import resource, sys, json
+import json, resource, sys
 from featpool.cli import main
 if __name__ == "__main__":
     status = main(["extract", sys.argv[1], "-o", sys.argv[2], "--quiet", "--overwrite",
@@ -57,85 +72,113 @@ if __name__ == "__main__":
 """
 
 
-def make_folder(folder, n, seed=0):
+def make_folder(folder, n, varied, seed=0):
+    """``n`` PNG files: 25x25 grey, or grey and RGB of sides 40 to 600 px."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    base = (rng.random((256, 256, 3)) * 255).astype(np.uint8)
     for i in range(n):
-        image = np.roll(base, i, axis=1)
-        Image.fromarray(image if i % 3 == 0 else image[..., 0]).save(folder / f"{i:05d}.png")
+        if varied:
+            shape = tuple(rng.integers(40, 601, size=2)) + ((3,) if i % 3 == 0 else ())
+        else:
+            shape = (25, 25)
+        image = (rng.random(shape) * 255).astype(np.uint8)
+        Image.fromarray(image).save(folder / f"{i:05d}.png")
     return folder
 
 
-def _python(code, *args):
+# Runs a script and reports its time and the peak memory of the largest of its processes,
+# grandchildren included: the command's workers are children of multiprocessing's
+# forkserver, which outlives the command by a moment; as a subreaper (Linux) this process
+# adopts and reaps them, so their peaks count in RUSAGE_CHILDREN.
+MEASURE = """
+import ctypes, json, os, resource, subprocess, sys, time
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None).prctl(36, 1)    # PR_SET_CHILD_SUBREAPER
+start = time.perf_counter()
+run = subprocess.run([sys.executable] + sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - start
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+if run.returncode != 0:
+    sys.exit(run.stderr[-2000:])
+own = json.loads(run.stdout.strip().splitlines()[-1])["peak_mib"]
+peak = max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+print(json.dumps({"seconds": seconds, "peak_mib": peak}))
+"""
+
+
+def _run(script, *args):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env,
-                         capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    run = subprocess.run([sys.executable, "-c", MEASURE, str(script), *map(str, args)],
+                         env=env, capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(run.stderr[-2000:])
-    lines = run.stdout.strip().splitlines()
-    return seconds, json.loads(lines[-1]) if lines else {}
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    return result["seconds"], result["peak_mib"]
 
 
-def _command_script():
-    # -c has no file to re-import in the workers; a script file has one.
-    path = Path(tempfile.mkdtemp()) / "command.py"
-    path.write_text(COMMAND)
-    return path
-
-
-def _run_command(script, folder, out, *flags):
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    start = time.perf_counter()
-    run = subprocess.run([sys.executable, str(script), str(folder), str(out), *flags], env=env,
-                         capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if run.returncode != 0:
-        raise RuntimeError(run.stderr[-2000:])
-    return seconds, json.loads(run.stdout.strip().splitlines()[-1])
+def _scripts(work):
+    # Script files, not -c: the command's workers re-import their parent's main module.
+    scripts = {}
+    for name, code in (("in_process", IN_PROCESS), ("command", COMMAND)):
+        scripts[name] = work / f"{name}.py"
+        scripts[name].write_text(code)
+    return scripts
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--no-dask", action="store_true")
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--quick", action="store_true", help="20 and 60 images, one round")
+    parser.add_argument("--counts", help="folder sizes, e.g. 200,2000,20000 (the default)")
+    parser.add_argument("--repeats", type=int, default=1,
                         help="rounds of every variant, interleaved; medians are reported")
+    parser.add_argument("--images", choices=("one", "varied", "both"), default="both",
+                        help="the folders: one size, varied sizes, or both (the default)")
+    parser.add_argument("--format", choices=("csv", "parquet", "npz"), default="csv",
+                        help="the command's output (default csv)")
+    parser.add_argument("--dask", action="store_true", help="also --scheduler local")
     args = parser.parse_args()
-    n, sizes = (100, (50, 200)) if args.quick else (1000, (200, 2000))
+    counts = [int(c) for c in (args.counts or ("20,60" if args.quick else "200,2000,20000"))
+              .split(",")]
     work = Path(tempfile.mkdtemp(prefix="featpool-bench-"))
-    folder = make_folder(work / "images", n)
-    script = _command_script()
-    out = work / "f.npz"
-    print(f"{n} PNG files, 256x256, 2/3 grey and 1/3 RGB; {os.cpu_count()} cores")
-    variants = [("plain loop (read_image + transform, batches of 32)",
-                 lambda: _python(PLAIN, folder)[0]),
-                ("featpool extract --jobs 1",
-                 lambda: _run_command(script, folder, out, "--jobs", "1")[0]),
-                ("featpool extract (default jobs)", lambda: _run_command(script, folder, out)[0])]
-    if not args.no_dask:
-        variants.append(("featpool extract --scheduler local",
-                         lambda: _run_command(script, folder, out, "--scheduler", "local")[0]))
-    times = {name: [] for name, _ in variants}
-    for _ in range(args.repeats):   # interleaved, so that a busy spell hits every variant
-        for name, run in variants:
-            times[name].append(run())
-    rows = [(name, float(np.median(t))) for name, t in times.items()]
-    plain = rows[0][1]
-    print(f"{'variant':<52} {'s':>7} {'img/s':>7} {'vs plain':>9}   (median of {args.repeats})")
-    for name, seconds in rows:
-        print(f"{name:<52} {seconds:7.1f} {n / seconds:7.1f} {seconds / plain:8.2f}x")
-    ratios = [c / p for c, p in zip(times[rows[1][0]], times[rows[0][0]])]
-    print(f"overhead of --jobs 1 over the plain loop: {100 * (rows[1][1] / plain - 1):+.1f} % "
-          f"(per round: {', '.join(f'{100 * (r - 1):+.0f} %' for r in ratios)}); speed-up of "
-          f"the default jobs over --jobs 1: {rows[1][1] / rows[2][1]:.2f}x")
-    for size in sizes:
-        small = make_folder(work / f"mem{size}", size)
-        seconds, result = _run_command(script, small, work / f"m{size}.npz", "--jobs", "1")
-        print(f"peak memory, {size} images, --jobs 1: {result['peak_mib']:.0f} MiB "
-              f"({size / seconds:.1f} img/s)")
+    scripts = _scripts(work)
+    variants = {"in-process": lambda f: _run(scripts["in_process"], f),
+                "command": lambda f: _run(scripts["command"], f, work / f"out.{args.format}")}
+    if args.dask:
+        variants["command --scheduler local"] = lambda f: _run(
+            scripts["command"], f, work / f"out.{args.format}", "--scheduler", "local")
+    print(f"{os.cpu_count()} cores; default parameters, 256x256 grid; {args.format} output; "
+          f"medians of {args.repeats} interleaved round(s)")
+    print(f"{'images':<14} {'n':>6} {'variant':<27} {'s':>7} {'img/s':>7} {'peak MiB':>9}")
+    for label, varied in (("one size", False), ("varied sizes", True)):
+        if args.images != "both" and varied != (args.images == "varied"):
+            continue
+        times = {}
+        for n in counts:
+            folder = make_folder(work / f"{label[0]}{n}", n, varied)
+            runs = {name: [] for name in variants}
+            for _ in range(args.repeats):
+                for name, run in variants.items():
+                    runs[name].append(run(folder))
+            for name, results in runs.items():
+                seconds = float(np.median([s for s, _ in results]))
+                peak = max(p for _, p in results)
+                times[name, n] = seconds
+                print(f"{label:<14} {n:>6} {name:<27} {seconds:7.1f} {n / seconds:7.1f} "
+                      f"{peak:9.0f}")
+        if len(counts) > 1:
+            n1, n2 = counts[-2:]
+            slope = {name: (times[name, n2] - times[name, n1]) / (n2 - n1) for name in variants}
+            start = {name: times[name, n2] - n2 * slope[name] for name in variants}
+            for name in list(variants)[1:]:
+                print(f"{label}: {name} beyond start-up: "
+                      f"{slope['in-process'] / slope[name]:.2f}x the in-process throughput "
+                      f"({1 / slope[name]:.0f} vs {1 / slope['in-process']:.0f} img/s between "
+                      f"{n1} and {n2}); start-up {start[name]:.1f} s vs "
+                      f"{start['in-process']:.1f} s")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,29 @@ breaks the pool. The batches that were in flight then run again one image
 at a time, one after the other, in a fresh pool: the image that kills its
 worker again is recorded as failed ('worker' stage), the others are done.
 That is deterministic whatever the timing.
+
+An image that takes longer than the run's time limit (``Spec.timeout``
+seconds) to read, or a batch that takes that long per image to compute,
+makes its worker exit (:mod:`faulthandler`'s watchdog, which needs no GIL):
+the pool breaks as for a crash, and the image whose worker dies again after
+the limit, alone, is recorded with stage 'timeout'.
+
+Workers never outlive the command: each watches a pipe whose only writer is
+the parent (a thread that exits the worker at its end of file, when the
+parent closes it or dies, even by ``kill -9``), and on Linux also asks the
+kernel for SIGKILL when its parent dies (``PR_SET_PDEATHSIG``). Once the
+workers are gone, multiprocessing's forkserver and resource tracker see
+their pipes close and exit too.
 """
+import faulthandler
 import json
 import math
 import multiprocessing
 import os
 import signal
+import sys
+import threading
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -39,17 +56,30 @@ from .transformers import FilterBankPooling
 #: in native code would (the tests of worker failures set it). It travels in
 #: the Spec, so it reaches long-lived forkserver and Dask workers.
 CRASH_ENV = "FEATPOOL_TESTING_CRASH_ON"
-#: Most images in one batch.
+#: Testing only: the worker that comes to a file of this base name (read from
+#: the worker's environment) hangs, as a stuck decoder would.
+HANG_ENV = "FEATPOOL_TESTING_HANG_ON"
+#: The per-image time limit of the command, in seconds (``--timeout``), and its
+#: largest value (a year: a batch's limit, that times its images, fits faulthandler's).
+TIMEOUT = 300.0
+MAX_TIMEOUT = 365 * 86400.0
+#: Most images in one batch of images of 64x64 pixels or more; smaller images
+#: go by pixels instead (:data:`BATCH_PIXELS` a batch, at most :data:`MAX_SMALL_BATCH`
+#: images), so that the cost of a batch (a task, a shard) is spread over more of them.
 MAX_BATCH = 32
+BATCH_PIXELS = 32 * 64 * 64
+MAX_SMALL_BATCH = 256
 
 
 class Task(NamedTuple):
-    """One image to do: its key (absolute path), file path, spatial and stored shapes."""
+    """One image to do: its key (absolute path), file path, spatial and stored shapes, and
+    its file's identity ``(size, mtime_ns)``, with which its row is stored for resume."""
 
     key: str
     path: str
     spatial: tuple
     shape: str
+    identity: tuple = None
 
 
 class Recipe(NamedTuple):
@@ -68,6 +98,7 @@ class Spec(NamedTuple):
     max_pixels: object
     n_threads: object
     crash_on: object = None
+    timeout: float = 0.0     # seconds per image; 0: no limit
 
 
 class Outcome(NamedTuple):
@@ -96,15 +127,34 @@ def plan_batches(tasks, jobs, channels=1):
     budget = working_memory_bytes(1 / 4) // (4 * max(jobs, 1) * channels)
     batches = []
     for spatial, group in groups.items():
-        size = min(MAX_BATCH, max(1, budget // math.prod(spatial)),
-                   max(1, math.ceil(len(group) / (2 * jobs))))
+        pixels = math.prod(spatial)
+        most = min(MAX_SMALL_BATCH, max(MAX_BATCH, BATCH_PIXELS // pixels))
+        size = min(most, max(1, budget // pixels), max(1, math.ceil(len(group) / (2 * jobs))))
         batches += [group[i:i + size] for i in range(0, len(group), size)]
     return batches
 
 
-def _crash_if_asked(path, name):
+def _testing_hooks(path, name):
     if name and Path(path).name == name:
         os._exit(70)
+    if os.environ.get(HANG_ENV) == Path(path).name:
+        time.sleep(1e6)
+
+
+_DEVNULL = []
+
+
+def _time_limit(seconds):
+    """Exit this process unless :func:`_no_time_limit` comes within ``seconds`` (0: never)."""
+    if seconds:
+        if not _DEVNULL:
+            _DEVNULL.append(open(os.devnull, "w"))
+        faulthandler.dump_traceback_later(seconds, exit=True, file=_DEVNULL[0])
+
+
+def _no_time_limit(seconds):
+    if seconds:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _reason(exc):
@@ -130,6 +180,23 @@ def _transform(estimator, images):
     return estimator.transform(np.stack(images))
 
 
+def _compute(spec, keys, shapes, images, failures):
+    """Features of ``images``; an image whose computation fails is dropped, its failure noted."""
+    with threadpool_limits(spec.n_threads), config_context(n_threads=spec.n_threads):
+        try:
+            return keys, shapes, _transform(spec.estimator, images)
+        except Exception:  # find the image(s) at fault, one at a time
+            rows, kept = [], []
+            for key, image in zip(keys, images):
+                try:
+                    rows.append(_transform(spec.estimator, [image])[0])
+                    kept.append(key)
+                except Exception as exc:
+                    failures.append((key, "extract", _reason(exc)))
+            shapes = [s for k, s in zip(keys, shapes) if k in set(kept)]
+            return kept, shapes, (np.stack(rows) if rows else None)
+
+
 def run_batch(spec, batch, shards):
     """Read, transform and write one batch; report counts and failures.
 
@@ -147,8 +214,9 @@ def run_batch(spec, batch, shards):
     """
     failures, keys, images, shapes = [], [], [], []
     for task in batch:
-        _crash_if_asked(task.path, spec.crash_on)
+        _time_limit(spec.timeout)
         try:
+            _testing_hooks(task.path, spec.crash_on)
             image = read_image(task.path, color=spec.color, ndim=spec.ndim,
                                max_pixels=spec.max_pixels)
         except UnreadableImageError as exc:
@@ -157,28 +225,22 @@ def run_batch(spec, batch, shards):
         except Exception as exc:  # the reader's own bugs cost this image, not the run
             failures.append((task.key, "read", _reason(exc)))
             continue
+        finally:
+            _no_time_limit(spec.timeout)
         keys.append(task.key)
         shapes.append(task.shape)
         images.append(image)
     if not images:
         return Outcome(0, failures)
     spec = spec._replace(estimator=fitted(spec.estimator))
-    with threadpool_limits(spec.n_threads), config_context(n_threads=spec.n_threads):
-        try:
-            features = _transform(spec.estimator, images)
-        except Exception:  # find the image(s) at fault, one at a time
-            rows, kept = [], []
-            for key, image in zip(keys, images):
-                try:
-                    rows.append(_transform(spec.estimator, [image])[0])
-                    kept.append(key)
-                except Exception as exc:
-                    failures.append((key, "extract", _reason(exc)))
-            shapes = [s for k, s in zip(keys, shapes) if k in set(kept)]
-            keys = kept
-            features = np.stack(rows) if rows else None
+    _time_limit(spec.timeout * len(images))   # the batch's computation: the limit per image
+    try:
+        keys, shapes, features = _compute(spec, keys, shapes, images, failures)
+    finally:
+        _no_time_limit(spec.timeout)
     if keys:
-        write_shard(shards, keys, shapes, features)
+        identity = {task.key: task.identity for task in batch}
+        write_shard(shards, keys, shapes, features, [identity[key] for key in keys])
     return Outcome(len(keys), failures)
 
 
@@ -187,13 +249,34 @@ def run_batch(spec, batch, shards):
 # --------------------------------------------------------------------------
 
 _SPEC = None
+_PR_SET_PDEATHSIG = 1
 
 
-def _init_worker(spec):
+def _die_with_parent(lifeline):
+    """End this worker when the parent closes ``lifeline`` or dies (see the module's notes)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):   # no prctl: the thread below suffices
+            pass
+
+    def watch():
+        try:
+            lifeline.recv_bytes()
+        except (EOFError, OSError):
+            pass
+        os._exit(0)
+
+    threading.Thread(target=watch, name="featpool-lifeline", daemon=True).start()
+
+
+def _init_worker(spec, lifeline):
     global _SPEC
     _SPEC = spec
     # Ctrl-C reaches the whole process group: the parent decides what to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(lifeline)
 
 
 def _run_in_worker(batch, shards):
@@ -211,41 +294,73 @@ def _context():
     return context
 
 
-def _dead_worker(batch):
-    return Outcome(0, [(t.key, "worker", "the worker process died while processing this "
-                        "image (a crash in native code, or killed, e.g. out of memory)")
-                       for t in batch])
+def start_early():
+    """Start the forkserver now, so that its imports overlap the parent's own start
+    (finding the files, reading their headers, fitting the estimator)."""
+    context = _context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+        forkserver.ensure_running()
 
 
-def _pool(spec, jobs):
-    return ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_init_worker,
-                               initargs=(spec,))
+def dead_worker(batch, seconds, timeout, worker="worker process"):
+    """The failure of an image whose worker died after ``seconds`` alone with it: past the
+    time limit (the worker's own watchdog), stage 'timeout'; otherwise 'worker'."""
+    if timeout and seconds >= timeout:
+        return Outcome(0, [(t.key, "timeout", f"not done within the time limit of {timeout:g} "
+                            f"s (--timeout); its {worker} was stopped") for t in batch])
+    return Outcome(0, [(t.key, "worker", f"the {worker} died while processing this image (a "
+                        f"crash in native code, or killed, e.g. out of memory)") for t in batch])
+
+
+class _Pool:
+    """A process pool whose workers end when it is closed or when this process dies."""
+
+    def __init__(self, spec, jobs):
+        context = _context()
+        lifeline, self._lifeline = context.Pipe(duplex=False)
+        self.executor = ProcessPoolExecutor(jobs, mp_context=context,
+                                            initializer=_init_worker,
+                                            initargs=(spec, lifeline))
+        self._reader = lifeline     # kept open until the workers have started
+
+    def __enter__(self):
+        return self.executor
+
+    def __exit__(self, kind, exc, tb):
+        if kind is not None:   # interrupted (Ctrl-C, SIGTERM) or failed: stop the workers now
+            self._lifeline.close()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self._lifeline.close()
+        self._reader.close()
 
 
 def _run_window(pool, todo, shards, width, on_outcome):
-    """Run batches, ``width`` in flight; returns the in-flight batches if the pool broke."""
+    """Run batches, ``width`` in flight; returns the in-flight batches if the pool broke,
+    and how long the first of them ran."""
     running = {}
     while todo or running:
         while todo and len(running) < width:
             batch = todo.popleft()
-            running[pool.submit(_run_in_worker, batch, shards)] = batch
+            running[pool.submit(_run_in_worker, batch, shards)] = (batch, time.monotonic())
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in finished:
-            batch = running.pop(future)
+            batch, start = running.pop(future)
             try:
                 outcome = future.result()
             except BrokenProcessPool:
-                return [batch] + list(running.values())
+                return [batch] + [b for b, _ in running.values()], time.monotonic() - start
             if not on_outcome(batch, outcome):
                 todo.clear()
-    return []
+    return [], 0.0
 
 
 def run_local(spec, batches, shards, jobs, on_outcome):
     """Run ``batches`` in ``jobs`` worker processes.
 
     ``on_outcome(batch, outcome)`` is called in the parent for each batch as
-    it finishes; it returns False to stop (pending batches are dropped).
+    it finishes; it returns False to stop (pending batches are dropped). An
+    interruption (KeyboardInterrupt) stops the workers at once and propagates.
     """
     todo = deque(batches)
     stopped = []
@@ -257,24 +372,18 @@ def run_local(spec, batches, shards, jobs, on_outcome):
         return keep
 
     while todo:
-        pool = _pool(spec, jobs)
-        try:
-            suspects = _run_window(pool, todo, shards, jobs, report)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        with _Pool(spec, jobs) as pool:
+            suspects, _ = _run_window(pool, todo, shards, jobs, report)
         if stopped:
             return
         singles = deque([task] for batch in suspects for task in batch)
         while singles:  # one at a time: the image that breaks the pool is the crasher
-            pool = _pool(spec, 1)
-            try:
-                lost = _run_window(pool, singles, shards, 1, report)
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+            with _Pool(spec, 1) as pool:
+                lost, seconds = _run_window(pool, singles, shards, 1, report)
             if stopped:
                 return
             if lost:
-                if not report(lost[0], _dead_worker(lost[0])):
+                if not report(lost[0], dead_worker(lost[0], seconds, spec.timeout)):
                     return
 
 

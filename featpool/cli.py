@@ -7,15 +7,17 @@
 image. The usage, the output layout, failures, resume and parallelism are
 described in the documentation page "The batch command"; exit status: 0 all
 done, 1 some image failed (the others are in the table), 2 a usage or
-configuration error, 3 stopped early (``--max-failures``, Ctrl-C).
+configuration error, 3 stopped early (``--max-failures``, Ctrl-C, SIGTERM).
 """
 import argparse
 import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -153,7 +155,14 @@ _EXAMPLES = """examples:
 
 exit status: 0 every image done, 1 some image failed (the others are in the
 table), 2 a usage, configuration or input error (nothing computed), 3 stopped
-early (--max-failures, Ctrl-C)."""
+early (--max-failures, Ctrl-C, SIGTERM)."""
+
+
+def _add_run_options(parser):
+    parser.add_argument("--timeout", type=float, default=_batch.TIMEOUT, metavar="SECONDS",
+                        help=f"an image not read and computed within SECONDS fails (stage "
+                        f"'timeout') and its worker is replaced (default {_batch.TIMEOUT:g}; "
+                        f"0: no limit)")
 
 
 def build_parser():
@@ -190,6 +199,7 @@ def build_parser():
                      help=f"refuse larger images (default {MAX_PIXELS}; 0: no limit)")
     ext.add_argument("--scheduler", metavar="ADDRESS",
                      help="run on a Dask cluster ('local' starts one on this machine)")
+    _add_run_options(ext)
     _add_params(ext)
     info = sub.add_parser("info", help="the resolved configuration and feature names",
                           epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -351,6 +361,42 @@ def _safesplit_channels(shape):
 
 
 # --------------------------------------------------------------------------
+# Resume: what is done, what changed
+# --------------------------------------------------------------------------
+
+def _identities(keys):
+    """Each file's identity for resume: ``(size, mtime_ns)`` (None where it cannot be read)."""
+    found = {}
+    for key in keys:
+        try:
+            stat = os.stat(key)
+            found[key] = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            found[key] = None
+    return found
+
+
+def _inputs(identities):
+    """The provenance's record of the inputs: their number and a digest of their identities."""
+    digest = hashlib.sha256()
+    for key in sorted(identities):
+        digest.update(json.dumps([key, identities[key]]).encode("utf-8", "surrogateescape"))
+    return {"files": len(identities), "sha256": digest.hexdigest()}
+
+
+def _resume_plan(done, keys, identities, args):
+    """The keys whose rows in the shards are still good; says what changed when resuming."""
+    unchanged = {k for k in keys if identities[k] in done.get(k, ())}
+    if args.resume and not args.quiet:
+        changed = sum(k in done for k in keys) - len(unchanged)
+        gone = len(done.keys() - set(keys))
+        print(f"featpool: resume: {len(unchanged)} unchanged (kept), {changed} changed "
+              f"(computed again), {len(keys) - len(unchanged) - changed} new or failed before "
+              f"(computed), {gone} gone (dropped from the table).", file=sys.stderr)
+    return unchanged
+
+
+# --------------------------------------------------------------------------
 # Progress
 # --------------------------------------------------------------------------
 
@@ -468,21 +514,25 @@ def _extract(args):
     provenance = {"featpool_version": _version(), **provenance, "color": args.color,
                   "ndim": ndim, "max_pixels": max_pixels,
                   "resolved": _command.resolved_parameters(model), "paths": _path_rule(args)}
+    identities = _identities(keys)
+    provenance["inputs"] = _inputs(identities)
     shards = _tables.open_shards(out, provenance, resume=args.resume, overwrite=args.overwrite)
     if shards is None:
         if not args.quiet:
             print(f"featpool: {out} is complete; nothing to resume (--overwrite computes it "
                   f"again).", file=sys.stderr)
         return 0
-    done = _tables.done_keys(shards)
-    tasks = [_batch.Task(key, path, spatial[path], "x".join(map(str, stored[path])))
-             for key, (path, _, _) in zip(keys, found) if key not in done and key not in failures]
+    unchanged = _resume_plan(_tables.done_keys(shards), keys, identities, args)
+    tasks = [_batch.Task(key, path, spatial[path], "x".join(map(str, stored[path])),
+                         identities[key])
+             for key, (path, _, _) in zip(keys, found)
+             if key not in unchanged and key not in failures]
     jobs = _batch.balance(args.jobs, len(tasks))
     channels = 3 if args.color == "channels" else 1
     batches = _batch.plan_batches(tasks, jobs, channels)
     spec = _batch.Spec(model, args.color, ndim, max_pixels,
                        _batch.n_threads_for(jobs, model.n_threads),
-                       os.environ.get(_batch.CRASH_ENV))
+                       os.environ.get(_batch.CRASH_ENV), args.timeout)
     progress = Progress(len(tasks) + len(failures), args.quiet)   # header failures count
     progress.update(0, [(names[k], stage, reason) for k, (stage, reason) in failures.items()])
     try:
@@ -491,12 +541,12 @@ def _extract(args):
         stopped = True
     errors = [(names[k], stage, reason) for k, (stage, reason) in failures.items()]
     _tables.write_errors(out, errors)
-    progress.close(len(done), out, stopped, ignored)
+    progress.close(len(unchanged), out, stopped, ignored)
     if stopped:
         print(f"featpool: nothing published; the finished images are kept in {shards}: "
               f"rerun with --resume to finish.", file=sys.stderr)
         return 3
-    present, shapes, features = _tables.read_shards(shards, keys)
+    present, shapes, features = _tables.read_shards(shards, keys, identities)
     carried = {k: c for k, (_, _, c) in zip(keys, found)}
     columns = {"path": [names[k] for k in present], "shape": list(shapes)}
     for column in extra:
@@ -509,6 +559,30 @@ def _extract(args):
         return 1
     _tables.close_shards(shards)
     return 0
+
+
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _guarded(args):
+    """``extract`` as one run: SIGTERM stops it as Ctrl-C does, its lock is always freed."""
+    if not 0 <= args.timeout <= _batch.MAX_TIMEOUT:
+        raise ConfigError(f"--timeout must be a number of seconds up to "
+                          f"{_batch.MAX_TIMEOUT:g}, 0 for no limit. Got {args.timeout:g}.")
+    if not args.scheduler:
+        _batch.start_early()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    try:
+        return extract(args)
+    except KeyboardInterrupt:   # outside the batches: nothing was published half
+        print("featpool: interrupted. Rerun with --resume to finish.", file=sys.stderr)
+        return 3
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        _tables.release_lock()
 
 
 def info(args):
@@ -547,7 +621,7 @@ def _main(args):
         if args.max_pixels < 0:
             raise ConfigError(f"--max-pixels must be positive (0: no limit). Got "
                               f"{args.max_pixels}.")
-        return extract(args)
+        return _guarded(args)
     except (ConfigError, _tables.ResumeError, ImportError, ValueError) as exc:
         print(f"featpool: error: {_command.in_command_words(str(exc), flags)}",
               file=sys.stderr)

@@ -10,16 +10,17 @@ A worker that dies while running a batch (Dask then raises ``KilledWorker``
 for it, at once on the local cluster, which this module starts with
 ``allowed-failures = 0``) costs no other image: its batch is run again one
 image at a time, one after the other, and the image whose worker dies again
-is recorded as failed. If the cluster has no worker for
-:data:`WORKER_WAIT` seconds, the run stops with an error instead of waiting
-for ever.
+is recorded as failed: stage 'timeout' where it ran past the time limit
+(whose watchdog ends the worker process, as in a local run), 'worker'
+otherwise. If the cluster has no worker for :data:`WORKER_WAIT` seconds, the
+run stops with an error instead of waiting for ever.
 
 Dask is an optional extra: ``pip install 'featpool[dask]'``.
 """
 import time
 from collections import deque
 
-from ._batch import Outcome, run_batch
+from ._batch import Outcome, dead_worker, run_batch
 
 __all__ = ["WORKER_WAIT", "run_dask"]
 
@@ -48,12 +49,6 @@ def _connect(address, jobs):
                                            processes=True, host="127.0.0.1",
                                            dashboard_address=None)
     return distributed.Client(cluster), cluster
-
-
-def _dead(batch):
-    return Outcome(0, [(t.key, "worker", "the Dask worker died while processing this image "
-                        "(a crash in native code, or killed, e.g. out of memory)")
-                       for t in batch])
 
 
 def _wait_some(client, futures, distributed):
@@ -132,8 +127,10 @@ def run_dask(address, spec, batches, shards, jobs, on_outcome):
         suspects = _run(client, spec, batches, shards, width, on_outcome, distributed)
         # One image at a time: the worker that dies is the image's fault.
         for task in [t for batch in suspects or [] for t in batch]:
+            start = time.monotonic()
             lost = _run(client, spec, [[task]], shards, 1, on_outcome, distributed)
-            if lost is None or (lost and not on_outcome([task], _dead([task]))):
+            dead = dead_worker([task], time.monotonic() - start, spec.timeout, "Dask worker")
+            if lost is None or (lost and not on_outcome([task], dead)):
                 return
     finally:
         client.close()
