@@ -8,18 +8,22 @@ __all__ = ["NORMALIZATIONS", "normalize"]
 NORMALIZATIONS = ("l2", "power")
 
 
-def normalize(features, method):
-    """Normalize each row of ``features`` (n, d), in place where the dtype allows.
+def normalize(features, method, *, copy=True):
+    """Normalize each row of ``features`` (n, d).
 
     Parameters
     ----------
     features : ndarray of shape (n, d)
-        Float features; other dtypes are cast to float64 (a copy).
+        Float features; other dtypes are cast to float64.
     method : {'l2', 'power'} or None
         'l2' divides each row by its Euclidean norm; 'power' first takes the
         signed square root of each feature (it tames the heavy tails of
         pooled energies; Perronnin et al. 2010), then divides by the norm.
         None returns ``features`` unchanged. A row of zeros stays zero.
+    copy : bool, default True
+        False normalizes a float array in place (as
+        :func:`sklearn.preprocessing.normalize`); the caller's array is never
+        changed otherwise.
 
     Returns
     -------
@@ -41,11 +45,18 @@ def normalize(features, method):
     features = np.asarray(features)
     if features.dtype.kind != "f":
         features = features.astype(np.float64)
+    elif copy:
+        features = features.copy()
     if features.ndim != 2:
         raise ValueError(f"normalize takes features of shape (n_samples, n_features). Got "
                          f"shape {features.shape}.")
     if method == "power":
-        features = np.sign(features) * np.sqrt(np.abs(features))
+        np.copysign(np.sqrt(np.abs(features), out=np.empty_like(features)), features,
+                    out=features)
+    # Divided by its largest magnitude first, a row's norm neither underflows
+    # (float32 features near 1e-30) nor overflows.
+    scale = np.max(np.abs(features), axis=1, keepdims=True) if features.size else 1.0
+    features /= np.where(scale > 0, scale, 1.0)
     norm = np.linalg.norm(features, axis=1, keepdims=True)
     features /= np.maximum(norm, np.finfo(features.dtype).tiny)
     return features

@@ -420,7 +420,7 @@ def pipeline_features(samples, bank, poolings, *, nonlinearity="modulus", mode="
             len(batch), -1)
 
     features = map_by_shape(samples, n_channels * n_maps * n_cells, dtype, compute)
-    return normalize(features, normalization)
+    return normalize(features, normalization, copy=False)
 
 
 def extract_features(X, *, return_names=False, **params):

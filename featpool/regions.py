@@ -379,7 +379,7 @@ def _pooled_regions(sample, objects, bank, poolings, *, nonlinearity="modulus",
     features = features.reshape(len(box), int(np.prod(features.shape[1:]))).astype(dtype)
     empty = np.isnan(features)
     features[empty] = 0
-    features = normalize(features, normalization)
+    features = normalize(features, normalization, copy=False)
     features[empty] = np.nan
     return features
 

@@ -634,7 +634,7 @@ class SpatialPooling(TransformerMixin, BaseEstimator):
                     f"got samples of shape {shape or x.shape}.")
         n_out = self._n_maps * sum(p.n_cells(self._spatial) for p in self._poolings)
         features = map_by_shape(samples, n_out, self.dtype, self._pool)
-        return normalize(features, self.normalization)
+        return normalize(features, self.normalization, copy=False)
 
     def _pool(self, maps):
         x = np.ascontiguousarray(maps, dtype=self.dtype)  # one copy for every pooling

@@ -52,9 +52,24 @@ def test_normalize():
     np.testing.assert_allclose(normalize(x.copy(), "l2"), [[0.6, -0.8], [0, 0]])
     np.testing.assert_allclose(normalize(np.array([[9.0, -16.0]]), "power"), [[0.6, -0.8]])
     assert normalize(x, None) is x
+
     out = normalize(np.array([[1, 1]]), "l2")
     assert out.dtype == np.float64
     with pytest.raises(ValueError, match="'normalization'"):
         normalize(x, "l1")
     with pytest.raises(ValueError, match="n_samples"):
         normalize(np.zeros(3), "l2")
+
+
+@pytest.mark.parametrize("method", ["l2", "power"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_leaves_the_callers_array_unless_told(method, dtype):
+    x = np.array([[3.0, -4.0], [0.0, 0.0], [1e-30, 2e-30]], dtype=dtype)
+    before = x.copy()
+    out = normalize(x, method)
+    np.testing.assert_array_equal(x, before)
+    assert out.dtype == dtype and not np.shares_memory(out, x)
+    inplace = normalize(x, method, copy=False)
+    assert inplace is x
+    np.testing.assert_allclose(x, out, rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(out[[0, 2]], axis=1), 1, rtol=1e-6)
