@@ -445,9 +445,10 @@ def publish(out, fmt, columns, names, features, provenance):
 
     ``columns`` maps 'path', 'shape' and the carried columns to lists of
     strings, one per row, and a run per object's label, area, bbox-* and
-    centroid-* to arrays (numbers in Parquet and NPZ, named as they are); ``features`` is (rows, len(names)): an array, or
-    the :class:`ShardRows` of :func:`read_shards`, which is written a block
-    of rows at a time, so memory does not grow with the rows.
+    centroid-* to arrays (numbers in Parquet and NPZ, named as they are);
+    ``features`` is (rows, len(names)): an array, or the :class:`ShardRows`
+    of :func:`read_shards`, which is written a block of rows at a time, so
+    memory does not grow with the rows.
     """
     if features is None:
         features = np.zeros((0, len(names)), dtype=np.float32)

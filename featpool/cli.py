@@ -516,6 +516,9 @@ def _extract(args):
     ignored = {}
     found, extra = _discover(args, ignored)
     rule = _labels.parse_rule(args.labels, args.mask, extra if args.from_list else None)
+    if rule is not None and args.model:
+        raise ConfigError(f"--model cannot be used with --{rule.kind} (yet): give the "
+                          f"parameters as flags or --config.")
     if rule is not None:
         found, label_files, unpaired = _labels.pair(rule, found, args.from_list)
     _command.check_output(out, fmt, [path for path, _, _ in found])
@@ -534,9 +537,6 @@ def _extract(args):
                   "resolved": _command.resolved_parameters(model), "paths": _path_rule(args)}
     identities = _identities(keys)
     if rule is not None:
-        if args.model:
-            raise ConfigError(f"--model cannot be used with --{rule.kind} (yet): give the "
-                              f"parameters as flags or --config.")
         regions = (rule.kind, _labels.region_params(model, rule))
         provenance["objects"] = rule.describe()
         identities = _labels.with_labels(identities, label_files)

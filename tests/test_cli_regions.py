@@ -218,3 +218,13 @@ def test_dask_local_cluster_gives_the_local_rows(tmp_path):
     for i in range(3):
         _check_rows(table, f"{i}.npy", _expected(tmp_path / "in" / f"{i}.npy",
                                                  _labels((32, 32), i)))
+
+
+def test_a_model_file_is_refused_with_labels(tmp_path, capsys):
+    import joblib
+    from featpool import FilterBankPooling
+    _image(tmp_path / "a.npy", (32, 32), 0)
+    joblib.dump(FilterBankPooling(**PARAMS).fit(np.zeros((1, 32, 32))), tmp_path / "m.joblib")
+    assert main(["extract", str(tmp_path / "a.npy"), "-o", str(tmp_path / "t.csv"), "--model",
+                 str(tmp_path / "m.joblib"), "--labels", "{stem}_l.npy", "--quiet"]) == 2
+    assert "--model cannot be used with --labels" in capsys.readouterr().err
