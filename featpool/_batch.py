@@ -102,7 +102,8 @@ class Spec(NamedTuple):
     n_threads: object
     crash_on: object = None
     timeout: float = 0.0     # seconds per image; 0: no limit
-    regions: tuple = None    # per object: ('labels' or 'mask', region_features' parameters)
+    regions: tuple = None    # per object: ('labels' or 'mask', region_features' parameters,
+    #                          the feature names)
 
 
 class Outcome(NamedTuple):
@@ -256,12 +257,12 @@ def _run_objects(spec, batch, shards, keys, shapes, images, labels, failures):
     """The rest of :func:`run_batch` per object: one row per (image, label)."""
     identity = {task.key: task.identity for task in batch}
     done, rows = 0, {"keys": [], "shapes": [], "identities": [], "regions": [], "features": []}
-    kind, params = spec.regions
+    kind, params, names = spec.regions
     with threadpool_limits(spec.n_threads), config_context(n_threads=spec.n_threads):
         for key, shape, image, objects in zip(keys, shapes, images, labels):
             _time_limit(spec.timeout)
             try:
-                regions, features = object_rows(params, image, objects)
+                regions, features = object_rows(params, image, objects, names)
             except Exception as exc:
                 failures.append((key, "extract", _reason(exc)))
                 continue

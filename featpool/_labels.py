@@ -196,12 +196,15 @@ def read_labels(path, spatial, kind):
     return labels
 
 
-def object_rows(params, image, labels):
+def object_rows(params, image, labels, names):
     """(regions, features) of one image: its objects' geometry columns (objects, columns),
-    float64, and their features (objects, features)."""
+    float64, and their features (objects, features), whose names must be ``names``."""
     columns = region_features(image, labels, **params)
-    names = list(columns)
     n_geometry = len(geometry_names(labels.ndim))
+    if list(columns)[n_geometry:] != list(names):
+        raise ValueError(f"its features are not the run's: {len(columns) - n_geometry} "
+                         f"columns, the table's {len(names)}")
+    names = list(columns)
     regions = np.stack([np.asarray(columns[n], np.float64) for n in names[:n_geometry]],
                        axis=1)
     features = np.stack([columns[n] for n in names[n_geometry:]], axis=1)

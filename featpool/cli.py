@@ -537,7 +537,8 @@ def _extract(args):
                   "resolved": _command.resolved_parameters(model), "paths": _path_rule(args)}
     identities = _identities(keys)
     if rule is not None:
-        regions = (rule.kind, _labels.region_params(model, rule))
+        regions = (rule.kind, _labels.region_params(model, rule),
+                   model.get_feature_names_out().tolist())
         provenance["objects"] = rule.describe()
         identities = _labels.with_labels(identities, label_files)
     provenance["inputs"] = _inputs(identities)

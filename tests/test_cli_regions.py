@@ -228,3 +228,10 @@ def test_a_model_file_is_refused_with_labels(tmp_path, capsys):
     assert main(["extract", str(tmp_path / "a.npy"), "-o", str(tmp_path / "t.csv"), "--model",
                  str(tmp_path / "m.joblib"), "--labels", "{stem}_l.npy", "--quiet"]) == 2
     assert "--model cannot be used with --labels" in capsys.readouterr().err
+
+
+def test_a_worker_refuses_features_that_are_not_the_tables():
+    from featpool._labels import object_rows
+    labels = _labels((32, 32), 0)
+    with pytest.raises(ValueError, match="not the run's: 2 columns, the table's 1"):
+        object_rows(dict(PARAMS), np.zeros((32, 32)), labels, ["gabor_s0_o0_mean_l1_c0"])
