@@ -155,6 +155,7 @@ def _add_params(parser):
 _EXAMPLES = """examples:
   featpool extract photos/ -o features.csv
   featpool extract train/ test/ -o features.parquet --n-scales 4 --levels 1,2
+  featpool extract fields/ --labels '{stem}_labels.tif' -o nuclei.parquet
   featpool info --shape 128x128
 
 exit status: 0 every image done, 1 some image failed (the others are in the
