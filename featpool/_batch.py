@@ -46,6 +46,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._config import config_context, cpu_count, effective_n_threads, working_memory_bytes
+from ._labels import object_rows, read_labels
 from ._tables import write_shard
 from .io import UnreadableImageError, read_image
 from .pipeline import config_to_params
@@ -72,14 +73,16 @@ MAX_SMALL_BATCH = 256
 
 
 class Task(NamedTuple):
-    """One image to do: its key (absolute path), file path, spatial and stored shapes, and
-    its file's identity ``(size, mtime_ns)``, with which its row is stored for resume."""
+    """One image to do: its key (absolute path), file path, spatial and stored shapes, its
+    file's identity ``(size, mtime_ns)``, with which its row is stored for resume, and its
+    label file in a run per object."""
 
     key: str
     path: str
     spatial: tuple
     shape: str
     identity: tuple = None
+    labels: str = None
 
 
 class Recipe(NamedTuple):
@@ -99,6 +102,8 @@ class Spec(NamedTuple):
     n_threads: object
     crash_on: object = None
     timeout: float = 0.0     # seconds per image; 0: no limit
+    regions: tuple = None    # per object: ('labels' or 'mask', region_features' parameters,
+    #                          the feature names)
 
 
 class Outcome(NamedTuple):
@@ -212,13 +217,15 @@ def run_batch(spec, batch, shards):
     -------
     Outcome
     """
-    failures, keys, images, shapes = [], [], [], []
+    failures, keys, images, shapes, labels = [], [], [], [], []
     for task in batch:
         _time_limit(spec.timeout)
         try:
             _testing_hooks(task.path, spec.crash_on)
             image = read_image(task.path, color=spec.color, ndim=spec.ndim,
                                max_pixels=spec.max_pixels)
+            if spec.regions is not None:
+                labels.append(read_labels(task.labels, task.spatial, spec.regions[0]))
         except UnreadableImageError as exc:
             failures.append((task.key, exc.stage, exc.reason))
             continue
@@ -232,6 +239,8 @@ def run_batch(spec, batch, shards):
         images.append(image)
     if not images:
         return Outcome(0, failures)
+    if spec.regions is not None:
+        return _run_objects(spec, batch, shards, keys, shapes, images, labels, failures)
     spec = spec._replace(estimator=fitted(spec.estimator))
     _time_limit(spec.timeout * len(images))   # the batch's computation: the limit per image
     try:
@@ -242,6 +251,36 @@ def run_batch(spec, batch, shards):
         identity = {task.key: task.identity for task in batch}
         write_shard(shards, keys, shapes, features, [identity[key] for key in keys])
     return Outcome(len(keys), failures)
+
+
+def _run_objects(spec, batch, shards, keys, shapes, images, labels, failures):
+    """The rest of :func:`run_batch` per object: one row per (image, label)."""
+    identity = {task.key: task.identity for task in batch}
+    done, rows = 0, {"keys": [], "shapes": [], "identities": [], "regions": [], "features": []}
+    kind, params, names = spec.regions
+    with threadpool_limits(spec.n_threads), config_context(n_threads=spec.n_threads):
+        for key, shape, image, objects in zip(keys, shapes, images, labels):
+            _time_limit(spec.timeout)
+            try:
+                regions, features = object_rows(params, image, objects, names)
+            except Exception as exc:
+                failures.append((key, "extract", _reason(exc)))
+                continue
+            finally:
+                _no_time_limit(spec.timeout)
+            if not len(regions):
+                failures.append((key, "labels", f"no object: its {kind} hold(s) only "
+                                                f"background (0)"))
+                continue
+            done += 1
+            for name, value in (("keys", key), ("shapes", shape), ("identities", identity[key])):
+                rows[name] += [value] * len(regions)
+            rows["regions"].append(regions)
+            rows["features"].append(features)
+    if done:
+        write_shard(shards, rows["keys"], rows["shapes"], np.concatenate(rows["features"]),
+                    rows["identities"], regions=np.concatenate(rows["regions"]))
+    return Outcome(done, failures)
 
 
 # --------------------------------------------------------------------------

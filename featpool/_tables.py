@@ -188,11 +188,13 @@ def _atomic_write_text(path, text):
     os.replace(tmp, path)
 
 
-def write_shard(shards, keys, shapes, features, identities=None):
+def write_shard(shards, keys, shapes, features, identities=None, regions=None):
     """Write one batch's rows as a shard, whole or not at all.
 
     ``identities`` are the ``(size, mtime_ns)`` of each row's file, which
-    resume compares with the file's (None: unknown, never equal).
+    resume compares with the file's (None: unknown, never equal). A run per
+    object writes several consecutive rows of one key, and ``regions``: their
+    label, area, bounding box and centroid (rows, columns), float64.
     """
     name = f"shard-{uuid.uuid4().hex}.npz"
     tmp = Path(shards) / f".{name}.tmp"
@@ -201,7 +203,8 @@ def write_shard(shards, keys, shapes, features, identities=None):
         np.savez(f, keys=np.asarray(keys, dtype=str), shapes=np.asarray(shapes, dtype=str),
                  features=features, **({"sizes": np.asarray([i[0] for i in identities], np.int64),
                                         "mtimes": np.asarray([i[1] for i in identities],
-                                                             np.int64)} if known else {}))
+                                                             np.int64)} if known else {}),
+                 **({} if regions is None else {"regions": regions}))
     os.replace(tmp, Path(shards) / name)
     return name
 
@@ -276,6 +279,18 @@ class ShardRows:
                 block[shard == s] = features[row[shard == s]]
             yield block
 
+    def gather(self, member):
+        """The array ``member`` of the shards (e.g. 'regions') for every row, in order."""
+        parts = []
+        for s in np.unique(self.shard):
+            at = np.flatnonzero(self.shard == s)
+            with np.load(self.files[s], allow_pickle=False) as f:
+                parts.append((at, f[member][self.row[at]]))
+        out = np.empty((len(self.row),) + parts[0][1].shape[1:], parts[0][1].dtype)
+        for at, values in parts:
+            out[at] = values
+        return out
+
 
 class ArrayRows:
     """Rows already in memory, with the interface of :class:`ShardRows`."""
@@ -295,10 +310,13 @@ def read_shards(shards, keys, identities=None):
     ``rows`` is a :class:`ShardRows` that :func:`publish` reads a block at a
     time (None when no key is present). Where ``identities`` maps a key to its
     file's current identity, only a row computed from that identity counts.
+    A key with several consecutive rows in its shard (one per object) gives
+    them all, its key and shape repeated.
     """
     position = {key: i for i, key in enumerate(keys)}
-    shard = np.full(len(keys), -1, np.int64)     # where each key's row is: O(rows) integers
+    shard = np.full(len(keys), -1, np.int64)     # where each key's rows are: O(keys) integers
     row = np.zeros(len(keys), np.int64)
+    count = np.zeros(len(keys), np.int64)
     shapes = [None] * len(keys)
     files = []
     for path in _shard_files(shards):
@@ -307,19 +325,24 @@ def read_shards(shards, keys, identities=None):
             continue
         for i, (key, shape, identity) in enumerate(zip(*index)):
             at = position.get(key)
-            if at is None or shard[at] >= 0:
+            if at is None or shard[at] not in (-1, len(files)):
                 continue
             if identities is not None and identity != identities.get(key):
                 continue
-            shard[at], row[at], shapes[at] = len(files), i, shape
+            if shard[at] < 0:
+                shard[at], row[at], shapes[at] = len(files), i, shape
+            count[at] += 1
         files.append(path)
     del position
     order = np.flatnonzero(shard >= 0)
-    present = [keys[i] for i in order]
-    if not present:
-        return present, [], None
-    shapes = [shapes[i] for i in order]
-    shard, row = shard[order], row[order]
+    if not len(order):
+        return [], [], None
+    count = count[order]
+    present = [keys[i] for i, n in zip(order, count) for _ in range(n)]
+    shapes = [shapes[i] for i, n in zip(order, count) for _ in range(n)]
+    starts = np.cumsum(count) - count
+    shard = np.repeat(shard[order], count)
+    row = np.repeat(row[order] - starts, count) + np.arange(count.sum())
     with np.load(files[shard[0]], allow_pickle=False) as f:
         features = f["features"]
     return present, shapes, ShardRows(files, shard, row, features.shape[1], features.dtype)
@@ -364,14 +387,16 @@ def _write_parquet(tmp, columns, names, rows, provenance):
     except ImportError:
         raise ImportError("Parquet output needs pyarrow: pip install 'featpool[parquet]'.")
     value = pa.from_numpy_dtype(rows.dtype)
-    schema = pa.schema([(name, pa.string()) for name in columns]
+    kinds = {name: (pa.from_numpy_dtype(v.dtype) if isinstance(v, np.ndarray) else pa.string())
+             for name, v in columns.items()}   # numbers per object; text otherwise
+    schema = pa.schema(list(kinds.items())
                        + [(name, value) for name in names],
                        metadata={"featpool": json.dumps(provenance)})
     with pq.ParquetWriter(tmp, schema) as writer:   # one row group per block
         start = 0
         for block in rows.blocks(_block_rows(rows, rows.dtype.itemsize)):
             stop = start + len(block)
-            arrays = [pa.array(v[start:stop], type=pa.string()) for v in columns.values()]
+            arrays = [pa.array(v[start:stop], type=kinds[k]) for k, v in columns.items()]
             arrays += [pa.array(block[:, j]) for j in range(block.shape[1])]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             start = stop
@@ -407,6 +432,9 @@ def _write_npz(tmp, columns, names, rows, provenance):
         for name, array in small.items():
             _write_npy_member(archive, name, array.dtype, array.shape, [array])
         for key, values in columns.items():
+            if isinstance(values, np.ndarray):   # label, area, bbox-*, centroid-*
+                _write_npy_member(archive, key, values.dtype, values.shape, [values])
+                continue
             name = key if key in ("path", "shape") else f"column_{key}"
             dtype, blocks = _string_blocks(values, max(1, _BLOCK_BYTES // 1024))
             _write_npy_member(archive, name, dtype, (len(values),), blocks)
@@ -416,9 +444,11 @@ def publish(out, fmt, columns, names, features, provenance):
     """Write the table and its ``OUT.json`` provenance, each atomically.
 
     ``columns`` maps 'path', 'shape' and the carried columns to lists of
-    strings, one per row; ``features`` is (rows, len(names)): an array, or
-    the :class:`ShardRows` of :func:`read_shards`, which is written a block
-    of rows at a time, so memory does not grow with the rows.
+    strings, one per row, and a run per object's label, area, bbox-* and
+    centroid-* to arrays (numbers in Parquet and NPZ, named as they are);
+    ``features`` is (rows, len(names)): an array, or the :class:`ShardRows`
+    of :func:`read_shards`, which is written a block of rows at a time, so
+    memory does not grow with the rows.
     """
     if features is None:
         features = np.zeros((0, len(names)), dtype=np.float32)

@@ -23,12 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _batch, _command, _tables
+from . import _batch, _command, _labels, _tables
 from .filters import BANKS
 from .io import (COLOR_POLICIES, EXTENSIONS, MAX_PIXELS, UnreadableImageError, find_images,
                  image_shape, split_channels)
 from .normalization import NORMALIZATIONS
 from .pipeline import DEFAULTS, config_to_params, params_to_config
+from .regions import REGION_DEFAULTS
 from .responses import BORDER_MODES
 from .transformers import FilterBankPooling
 from ._vocabulary import NONLINEARITIES
@@ -46,12 +47,14 @@ class ConfigError(ValueError):
     """A configuration file or option that cannot be used (its message says why)."""
 
 
-def load_config(path):
+def load_config(path, defaults=DEFAULTS):
     """Read a TOML configuration file (the estimator's parameter names) to parameters.
 
     Parameters
     ----------
     path : str or path
+    defaults : dict, default=DEFAULTS
+        The values of the parameters that the file leaves out.
 
     Returns
     -------
@@ -87,6 +90,7 @@ def load_config(path):
         raise ConfigError(f"The configuration file {path} is not valid TOML: {exc}") from None
     try:
         params = config_to_params(config)
+        params.update({k: v for k, v in defaults.items() if k not in config})
         FilterBankPooling(**params)._validate_params()
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"In the configuration file {path}: {exc}") from None
@@ -151,6 +155,7 @@ def _add_params(parser):
 _EXAMPLES = """examples:
   featpool extract photos/ -o features.csv
   featpool extract train/ test/ -o features.parquet --n-scales 4 --levels 1,2
+  featpool extract fields/ --labels '{stem}_labels.tif' -o nuclei.parquet
   featpool info --shape 128x128
 
 exit status: 0 every image done, 1 some image failed (the others are in the
@@ -181,6 +186,12 @@ def build_parser():
                      help="the table: .csv, .parquet or .npz")
     ext.add_argument("--from-list", metavar="CSV", help="a CSV with a 'path' column; other "
                      "columns are carried into the output")
+    ext.add_argument("--labels", metavar="RULE", help="features per object: one row per "
+                     "(image, label) of its label image, found by RULE: a FOLDER mirroring "
+                     "the images' paths, a pattern such as '{stem}_labels.tif' (also {name}, "
+                     "{parent}; in the image's folder), or 'column[:NAME]' of --from-list")
+    ext.add_argument("--mask", metavar="RULE", help="as --labels, for masks (nonzero = in): "
+                     "features inside each image's mask, label 1")
     ext.add_argument("--sample", action="store_true",
                      help="scikit-image's sample images (nothing is downloaded)")
     ext.add_argument("--no-recursive", dest="recursive", action="store_false",
@@ -212,7 +223,9 @@ def build_parser():
 # --------------------------------------------------------------------------
 
 def _params(args):
-    params = load_config(args.config) if args.config else dict(DEFAULTS)
+    per_object = getattr(args, "labels", None) or getattr(args, "mask", None)
+    defaults = REGION_DEFAULTS if per_object else DEFAULTS
+    params = load_config(args.config, defaults) if args.config else dict(defaults)
     for name in list(_FLAGS) + ["pooling", "levels"]:
         value = getattr(args, name)
         if value is not None:
@@ -503,18 +516,32 @@ def _extract(args):
         _command.check_scheduler(args.scheduler)
     ignored = {}
     found, extra = _discover(args, ignored)
+    rule = _labels.parse_rule(args.labels, args.mask, extra if args.from_list else None)
+    if rule is not None and args.model:
+        raise ConfigError(f"--model cannot be used with --{rule.kind} (yet): give the "
+                          f"parameters as flags or --config.")
+    if rule is not None:
+        found, label_files, unpaired = _labels.pair(rule, found, args.from_list)
     _command.check_output(out, fmt, [path for path, _, _ in found])
     keys = [os.path.abspath(path) for path, _, _ in found]
     names = dict(zip(keys, (name for _, name, _ in found)))
     failures = {}
+    if rule is not None:
+        failures.update((k, (stage, reason)) for k, stage, reason in unpaired if k in names)
     stored, spatial, ndim = _headers(found, args.ndim, failures)
     max_pixels = args.max_pixels or None
     model, provenance = build_estimator(args, ndim, max_pixels)
-    _command.check_columns(args.from_list, extra, model.get_feature_names_out().tolist())
+    _command.check_columns(args.from_list, extra, model.get_feature_names_out().tolist()
+                           + (_labels.geometry_names(ndim) if rule else []))
     provenance = {"featpool_version": _version(), **provenance, "color": args.color,
                   "ndim": ndim, "max_pixels": max_pixels,
                   "resolved": _command.resolved_parameters(model), "paths": _path_rule(args)}
     identities = _identities(keys)
+    if rule is not None:
+        regions = (rule.kind, _labels.region_params(model, rule),
+                   model.get_feature_names_out().tolist())
+        provenance["objects"] = rule.describe()
+        identities = _labels.with_labels(identities, label_files)
     provenance["inputs"] = _inputs(identities)
     shards = _tables.open_shards(out, provenance, resume=args.resume, overwrite=args.overwrite)
     if shards is None:
@@ -524,7 +551,7 @@ def _extract(args):
         return 0
     unchanged = _resume_plan(_tables.done_keys(shards), keys, identities, args)
     tasks = [_batch.Task(key, path, spatial[path], "x".join(map(str, stored[path])),
-                         identities[key])
+                         identities[key], label_files[key] if rule else None)
              for key, (path, _, _) in zip(keys, found)
              if key not in unchanged and key not in failures]
     jobs = _batch.balance(args.jobs, len(tasks))
@@ -532,7 +559,8 @@ def _extract(args):
     batches = _batch.plan_batches(tasks, jobs, channels)
     spec = _batch.Spec(model, args.color, ndim, max_pixels,
                        _batch.n_threads_for(jobs, model.n_threads),
-                       os.environ.get(_batch.CRASH_ENV), args.timeout)
+                       os.environ.get(_batch.CRASH_ENV), args.timeout,
+                       regions if rule else None)
     progress = Progress(len(tasks) + len(failures), args.quiet)   # header failures count
     progress.update(0, [(names[k], stage, reason) for k, (stage, reason) in failures.items()])
     try:
@@ -549,6 +577,10 @@ def _extract(args):
     present, shapes, features = _tables.read_shards(shards, keys, identities)
     carried = {k: c for k, (_, _, c) in zip(keys, found)}
     columns = {"path": [names[k] for k in present], "shape": list(shapes)}
+    if rule is not None:
+        regions = (np.zeros((0, 2 + 3 * ndim)) if features is None
+                   else features.gather("regions"))
+        columns.update(_labels.table_columns(regions, ndim))
     for column in extra:
         columns[column] = [carried[k][column] for k in present]
     _tables.publish(out, fmt, columns, model.get_feature_names_out().tolist(), features,

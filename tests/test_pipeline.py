@@ -154,7 +154,7 @@ LAYERS = [
     {"pipeline"},
     {"regions"},
     {"transformers"},
-    {"io", "_tables"},
+    {"io", "_tables", "_labels"},
     {"_batch"},
     {"distributed", "_command"},
     {"cli", "plotting", "__main__"},
