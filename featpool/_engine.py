@@ -665,43 +665,54 @@ def pool_stack(flat, bank, poolings, nonlinearity, mode, multiresolution, second
     return out
 
 
-def region_responses(x, bank, mode, workers):
+def region_responses(x, bank, mode, workers, budget=None):
     """Yield (filters, origin, complex full-resolution responses (b, f, *size)).
 
     For pooling inside regions (featpool.regions): every filter's responses
-    cover the image once, a few filters at a time, either on the whole image
-    or, where the bank's spectra on it would not fit the working memory
-    (``_BANK_FRACTION``), tile by tile (overlap-save, as :func:`_run_tiled`)
-    on tiles small enough that they fit; ``origin`` is the tile's first pixel.
+    cover the image once, on the whole image or tile by tile (overlap-save,
+    as :func:`_run_tiled`), in passes of a few filters, on the largest grid
+    where all it holds fits in ``budget`` bytes (default: the working
+    memory): the spectra of a pass's filters (and of the pass before, which
+    the cache may hold), the padded image or tile (each tile cut from ``x``
+    with the border mode: no padded copy of the image), its spectrum and a
+    chunk of responses. ``origin`` is the tile's first pixel.
     """
-    spatial = tuple(x.shape[1:])
-    nd = len(spatial)
-    budget = working_memory_bytes(_BANK_FRACTION)
-    plans = make_plans(bank, spatial, mode, (), False)
-    if sum(_bank_bytes(len(p.index), p.padded, bank.dtype) for p in plans) <= budget:
-        for filters, y in full_responses(x, bank, plans, mode, range(len(bank)), workers):
-            yield filters, (0,) * nd, y
-        return
-    support = bank.spatial_support
-    core = list(spatial)
-    while (max(core) > 16 and _bank_bytes(len(bank), [c + 2 * support for c in core],
-                                          bank.dtype) > budget):
+    spatial, nd, b, real = tuple(x.shape[1:]), x.ndim - 1, x.shape[0], bank.dtype.itemsize
+    budget = working_memory_bytes() if budget is None else budget
+    support, buffers = bank.spatial_support, _Buffers()
+
+    def per_pass(plans):  # filters whose spectra a pass holds; bytes of one filter's
+        grid = max(int(np.prod(p.padded)) for p in plans) * 2 * real
+        free = budget - b * grid * 5   # tile, its cut, its spectrum, a filter's responses
+        return max(1, free // (4 * grid)), grid  # half of the rest, twice over: spectra
+
+    plans, core = make_plans(bank, spatial, mode, (), False), list(spatial)
+    while per_pass(plans)[0] < min(4, len(bank)) and max(core) > 16:
         core[int(np.argmax(core))] = (max(core) + 1) // 2
-    image = np.pad(x, [(0, 0)] + [(support, support)] * nd,
-                   mode=BORDER_MODES[mode]).astype(bank.dtype, copy=False)
-    plans = make_plans(bank, tuple(core), "constant", (), False)
+        plans = make_plans(bank, tuple(core), "constant", (), False)
+    (k, grid), whole = per_pass(plans), core == list(spatial)
+    # Where each padded index reads from (-1: zero), as np.pad would pad the image.
+    where = [np.pad(np.arange(n), support, mode=BORDER_MODES[mode], **(
+        {"constant_values": -1} if mode == "constant" else {})) for n in spatial]
     origins = list(itertools.product(*(range(0, n, c) for n, c in zip(spatial, core))))
-    for plan in plans:
-        filters, _ = _group_spectra(bank, tuple(plan.index.tolist()), plan.padded,
-                                    group=plan.group)
-        for origin in origins:
+    for plan, start in ((p, s) for p in plans for s in range(0, len(p.index), k)):
+        index = plan.index[start:start + k]
+        filters, _ = _group_spectra(bank, tuple(index.tolist()), plan.padded)
+        for origin in [(0,) * nd] if whole else origins:
             size = tuple(min(c, n - o) for o, c, n in zip(origin, core, spatial))
-            tile = np.zeros((x.shape[0],) + plan.padded, bank.dtype)
-            tile[(slice(None),) + tuple(slice(0, s + 2 * r) for s, r in zip(size, plan.pad))] \
-                = image[(slice(None),) + tuple(slice(o + support - r, o + support + s + r)
-                                               for o, s, r in zip(origin, size, plan.pad))]
-            spectrum = scipy.fft.fftn(tile, axes=tuple(range(1, nd + 1)), workers=workers)
-            at = replace(plan, spatial=size)
-            for chunk in _chunks(len(plan.index), 2 * spectrum.nbytes):
-                yield plan.index[chunk], origin, _responses_at(spectrum, filters[chunk], at,
-                                                               workers)
+            if whole:
+                spectrum, at = _forward(x, plan, mode, bank.dtype, workers), plan
+            else:
+                read = [w[o + support - r:o + support + s + r]
+                        for w, o, s, r in zip(where, origin, size, plan.pad)]
+                tile = buffers.get("tile", (b,) + plan.padded, bank.dtype)
+                tile[...] = 0
+                cut = tile[(slice(None),) + tuple(slice(0, len(i)) for i in read)]
+                cut[...] = x[(slice(None),) + np.ix_(*[np.maximum(i, 0) for i in read])]
+                for axis, i in enumerate(read, start=1):
+                    cut[(slice(None),) * axis + (i < 0,)] = 0
+                spectrum = scipy.fft.fftn(tile, axes=tuple(range(1, nd + 1)), workers=workers)
+                at = replace(plan, spatial=size)
+            for chunk in _chunks(len(index), b * grid, budget - b * grid * 4 - 2 * k * grid):
+                yield index[chunk], origin, _responses_at(spectrum, filters[chunk], at,
+                                                          workers, None, buffers)

@@ -17,7 +17,7 @@ is NaN, as is an object whose pixels are all NaN with ``nan_policy='omit'``.
 import numpy as np
 
 from . import _regions
-from ._config import effective_n_threads
+from ._config import effective_n_threads, working_memory_bytes
 from ._engine import region_responses
 from ._windows import MIN_PARALLEL_SIZE
 from ._vocabulary import (KERNEL_NONLINEARITIES, NAN_POLICIES, NONLINEARITIES, OPS,
@@ -361,7 +361,11 @@ def _pooled_regions(sample, objects, bank, poolings, *, nonlinearity="modulus",
                        {p.op for p in poolings}, [p.p for p in poolings if p.op == "lp"],
                        False, n_threads)
     x = np.ascontiguousarray(sample, dtype=bank.dtype)
-    responses = region_responses(x, bank, mode, n_threads) if len(box) else ()
+    # The copies of the image and labels, and the statistics, count against
+    # the working memory too (the image is often as large as the budget).
+    budget = working_memory_bytes() - x.nbytes - objects.raw.nbytes - acc.acc.nbytes
+    budget = max(budget, working_memory_bytes(1 / 4))
+    responses = region_responses(x, bank, mode, n_threads, budget) if len(box) else ()
     for filters, origin, y in responses:
         size = y.shape[2:]
         tile = objects.raw[tuple(slice(o, o + s) for o, s in zip(origin, size))]
