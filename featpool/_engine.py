@@ -28,7 +28,7 @@ import numpy as np
 import scipy.fft
 
 from . import _spectral
-from ._cache import cached
+from ._cache import CACHE_FRACTION, cached
 from ._config import working_memory_bytes
 from ._multires import (MAX_COARSE_FRACTION, Quadrature, band_layout, crop_indices,
                         oversampling, power_layout)
@@ -668,51 +668,53 @@ def pool_stack(flat, bank, poolings, nonlinearity, mode, multiresolution, second
 def region_responses(x, bank, mode, workers, budget=None):
     """Yield (filters, origin, complex full-resolution responses (b, f, *size)).
 
-    For pooling inside regions (featpool.regions): every filter's responses
-    cover the image once, on the whole image or tile by tile (overlap-save,
-    as :func:`_run_tiled`), in passes of a few filters, on the largest grid
-    where all it holds fits in ``budget`` bytes (default: the working
-    memory): the spectra of a pass's filters (and of the pass before, which
-    the cache may hold), the padded image or tile (each tile cut from ``x``
-    with the border mode: no padded copy of the image), its spectrum and a
-    chunk of responses. ``origin`` is the tile's first pixel.
+    For featpool.regions: each filter's responses cover the image once, whole
+    or tile by tile (overlap-save; tiles cut from ``x`` with the border mode),
+    in passes of a few filters, on the grid of least FFT work where a pass (its
+    spectra, the cache's half of the working memory, the tile, its spectrum, a
+    chunk of responses) fits in ``budget`` bytes (default: the working memory).
     """
     spatial, nd, b, real = tuple(x.shape[1:]), x.ndim - 1, x.shape[0], bank.dtype.itemsize
-    budget = working_memory_bytes() if budget is None else budget
     support, buffers = bank.spatial_support, _Buffers()
+    free = (working_memory_bytes() if budget is None else budget) - working_memory_bytes(
+        CACHE_FRACTION)
 
-    def per_pass(plans):  # filters whose spectra a pass holds; bytes of one filter's
-        grid = max(int(np.prod(p.padded)) for p in plans) * 2 * real
-        free = budget - b * grid * 5   # tile, its cut, its spectrum, a filter's responses
-        return max(1, free // (4 * grid)), grid  # half of the rest, twice over: spectra
+    def passes(plans, core):  # (FFT work, [(plan, filters per pass, bytes of a grid)])
+        out = [(p, b * int(np.prod(p.padded)) * 2 * real) for p in plans]
+        out = [(p, int(min(len(p.index), max(1, (free - 2 * g) // (2 * g)))), g)
+               for p, g in out]
+        work = sum(g * (_FORWARD_COST * -(-len(p.index) // k) + len(p.index))
+                   for p, k, g in out) * np.prod([-(-n // c) for n, c in zip(spatial, core)])
+        return work + (0 if all(5 * g <= free for _, _, g in out) else np.inf), out, core
 
-    plans, core = make_plans(bank, spatial, mode, (), False), list(spatial)
-    while per_pass(plans)[0] < min(4, len(bank)) and max(core) > 16:
+    core, options = list(spatial), [passes(make_plans(bank, spatial, mode, (), False), spatial)]
+    while max(core) > 16:
         core[int(np.argmax(core))] = (max(core) + 1) // 2
-        plans = make_plans(bank, tuple(core), "constant", (), False)
-    (k, grid), whole = per_pass(plans), core == list(spatial)
-    # Where each padded index reads from (-1: zero), as np.pad would pad the image.
-    where = [np.pad(np.arange(n), support, mode=BORDER_MODES[mode], **(
+        options.append(passes(make_plans(bank, tuple(core), "constant", (), False), list(core)))
+    pick = min(range(len(options)), key=lambda i: (options[i][0], -i))
+    core = options[pick][2]
+    where = [np.pad(np.arange(n), support, mode=BORDER_MODES[mode], **(  # -1: a zero
         {"constant_values": -1} if mode == "constant" else {})) for n in spatial]
     origins = list(itertools.product(*(range(0, n, c) for n, c in zip(spatial, core))))
-    for plan, start in ((p, s) for p in plans for s in range(0, len(p.index), k)):
-        index = plan.index[start:start + k]
-        filters, _ = _group_spectra(bank, tuple(index.tolist()), plan.padded)
-        for origin in [(0,) * nd] if whole else origins:
-            size = tuple(min(c, n - o) for o, c, n in zip(origin, core, spatial))
-            if whole:
-                spectrum, at = _forward(x, plan, mode, bank.dtype, workers), plan
-            else:
-                read = [w[o + support - r:o + support + s + r]
-                        for w, o, s, r in zip(where, origin, size, plan.pad)]
-                tile = buffers.get("tile", (b,) + plan.padded, bank.dtype)
-                tile[...] = 0
-                cut = tile[(slice(None),) + tuple(slice(0, len(i)) for i in read)]
-                cut[...] = x[(slice(None),) + np.ix_(*[np.maximum(i, 0) for i in read])]
-                for axis, i in enumerate(read, start=1):
-                    cut[(slice(None),) * axis + (i < 0,)] = 0
-                spectrum = scipy.fft.fftn(tile, axes=tuple(range(1, nd + 1)), workers=workers)
-                at = replace(plan, spatial=size)
-            for chunk in _chunks(len(index), b * grid, budget - b * grid * 4 - 2 * k * grid):
-                yield index[chunk], origin, _responses_at(spectrum, filters[chunk], at,
-                                                          workers, None, buffers)
+    for plan, k, grid in options[pick][1]:
+        for start in range(0, len(plan.index), k):
+            index = plan.index[start:start + k]
+            filters, _ = _group_spectra(bank, tuple(index.tolist()), plan.padded)
+            for origin in [(0,) * nd] if pick == 0 else origins:
+                size = tuple(min(c, n - o) for o, c, n in zip(origin, core, spatial))
+                if pick == 0:
+                    spectrum, at = _forward(x, plan, mode, bank.dtype, workers), plan
+                else:
+                    read = [w[o + support - r:o + support + s + r]
+                            for w, o, s, r in zip(where, origin, size, plan.pad)]
+                    tile = buffers.get("tile", (b,) + plan.padded, bank.dtype)
+                    tile[...] = 0
+                    cut = tile[(slice(None),) + tuple(slice(0, len(i)) for i in read)]
+                    cut[...] = x[(slice(None),) + np.ix_(*[np.maximum(i, 0) for i in read])]
+                    for axis, i in enumerate(read, start=1):
+                        cut[(slice(None),) * axis + (i < 0,)] = 0
+                    spectrum = scipy.fft.fftn(tile, axes=range(1, nd + 1), workers=workers)
+                    at = replace(plan, spatial=size)
+                for chunk in _chunks(len(index), 2 * grid, free - grid * (k + 2)):
+                    yield index[chunk], origin, _responses_at(spectrum, filters[chunk], at,
+                                                              workers, None, buffers)
