@@ -17,7 +17,7 @@ is NaN, as is an object whose pixels are all NaN with ``nan_policy='omit'``.
 import numpy as np
 
 from . import _regions
-from ._config import effective_n_threads
+from ._config import effective_n_threads, working_memory_bytes
 from ._engine import region_responses
 from ._windows import MIN_PARALLEL_SIZE
 from ._vocabulary import (KERNEL_NONLINEARITIES, NAN_POLICIES, NONLINEARITIES, OPS,
@@ -329,7 +329,7 @@ def _union_levels(poolings):
 
 def _pooled_regions(sample, objects, bank, poolings, *, nonlinearity="modulus",
                    mode="reflect", rotation=None, scale_pooling=None, normalization="power",
-                   dtype=np.float32, n_threads=None):
+                   dtype=np.float32, n_threads=None, held=0):
     """Feature vectors of the labelled objects of one validated sample.
 
     Parameters
@@ -343,6 +343,8 @@ def _pooled_regions(sample, objects, bank, poolings, *, nonlinearity="modulus",
         Pyramids only (``levels``), cut over each object's bounding box.
     nonlinearity, mode, rotation, scale_pooling, normalization, dtype, n_threads
         As in :class:`~featpool.FilterBankPooling`.
+    held : int
+        Bytes of copies of the input the caller holds (of the working memory).
 
     Returns
     -------
@@ -361,7 +363,11 @@ def _pooled_regions(sample, objects, bank, poolings, *, nonlinearity="modulus",
                        {p.op for p in poolings}, [p.p for p in poolings if p.op == "lp"],
                        False, n_threads)
     x = np.ascontiguousarray(sample, dtype=bank.dtype)
-    responses = region_responses(x, bank, mode, n_threads) if len(box) else ()
+    # The copies of the image and labels (``held`` bytes before this one) and
+    # the statistics count against the working memory too.
+    held += acc.acc.nbytes + (0 if np.may_share_memory(x, sample) else x.nbytes)
+    budget = max(working_memory_bytes() - held, working_memory_bytes(3 / 4))
+    responses = region_responses(x, bank, mode, n_threads, budget) if len(box) else ()
     for filters, origin, y in responses:
         size = y.shape[2:]
         tile = objects.raw[tuple(slice(o, o + s) for o, s in zip(origin, size))]
@@ -452,6 +458,7 @@ def region_features(image, labels=None, **params):
         raise TypeError(f"{owner} got unknown parameters {unknown}; the parameters are "
                         f"{list(DEFAULTS)}.")
     p = dict(REGION_DEFAULTS, **params)
+    given = (image, labels)
     sample, valid = _read_image(image, p["channel_axis"], owner)
     spatial = sample.shape[1:]
     if labels is None and valid is None:
@@ -473,10 +480,13 @@ def region_features(image, labels=None, **params):
         random_state=p["random_state"], owner=owner)
     check_invariances(p["rotation"], bank, owner)
     objects = _Objects(labels)
+    held = sum(0 if user is not None and np.may_share_memory(copy, user) else copy.nbytes
+               for copy, user in zip((sample, objects.raw), given))
     features = _pooled_regions(
         sample, objects, bank, poolings, nonlinearity=p["nonlinearity"], mode=p["mode"],
         rotation=p["rotation"], scale_pooling=p["scale_pooling"],
-        normalization=p["normalization"], dtype=p["dtype"], n_threads=p["n_threads"])
+        normalization=p["normalization"], dtype=p["dtype"], n_threads=p["n_threads"],
+        held=held)
     names = feature_names(output_maps(bank, p["nonlinearity"], None, p["rotation"],
                                       p["scale_pooling"]), poolings, spatial,
                           len(sample) if p["channel_axis"] is not None else None)
