@@ -100,6 +100,7 @@ class Spec(NamedTuple):
     n_threads: object
     crash_on: object = None
     timeout: float = 0.0     # seconds per image; 0: no limit
+    text: bool = False       # shards also hold the rows as CSV text (a CSV output)
 
 
 class Outcome(NamedTuple):
@@ -255,7 +256,8 @@ def run_batch(spec, batch, shards):
         _no_time_limit(spec.timeout)
     if keys:
         identity = {task.key: task.identity for task in batch}
-        write_shard(shards, keys, shapes, features, [identity[key] for key in keys])
+        write_shard(shards, keys, shapes, features, [identity[key] for key in keys],
+                    text=spec.text)
     return Outcome(len(keys), failures)
 
 

@@ -503,7 +503,10 @@ def _extract(args):
         _command.check_scheduler(args.scheduler)
     ignored = {}
     found, extra = _discover(args, ignored)
-    _command.check_output(out, fmt, [path for path, _, _ in found])
+    # Only a file of the output's name, or a link, can be the output (a realpath each).
+    _command.check_output(out, fmt, [path for path, _, _ in found
+                                     if os.path.basename(path) == out.name
+                                     or os.path.islink(path)])
     keys = [os.path.abspath(path) for path, _, _ in found]
     names = dict(zip(keys, (name for _, name, _ in found)))
     failures = {}
@@ -532,7 +535,7 @@ def _extract(args):
     batches = _batch.plan_batches(tasks, jobs, channels)
     spec = _batch.Spec(model, args.color, ndim, max_pixels,
                        _batch.n_threads_for(jobs, model.n_threads),
-                       os.environ.get(_batch.CRASH_ENV), args.timeout)
+                       os.environ.get(_batch.CRASH_ENV), args.timeout, fmt == "csv")
     progress = Progress(len(tasks) + len(failures), args.quiet)   # header failures count
     progress.update(0, [(names[k], stage, reason) for k, (stage, reason) in failures.items()])
     try:
