@@ -105,29 +105,19 @@ def _is_hidden(name):
 
 
 def _scan(folder):
-    """A folder's entries as (name, is a folder, ``os.DirEntry``); none if it cannot be read."""
-    entries = []
+    """A folder's ``os.DirEntry`` objects by name; none if it cannot be listed (as os.walk)."""
     try:
-        with os.scandir(folder) as it:
-            for entry in it:
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:   # as os.walk: a name whose type cannot be told is a file
-                    is_dir = False
-                entries.append((entry.name, is_dir, entry))
-    except OSError:   # as os.walk: a folder that cannot be listed is left out
-        pass
-    return entries
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except OSError:
+        return []
 
 
 def _from_folder(folder, recursive, hidden, skipped):
     """Image files under ``folder`` as (absolute path, real path) pairs, sorted by their
-    parts, following symbolic links to folders, each folder once.
-
-    One directory listing per folder (``os.scandir``: a file's type comes with its name)
-    and one ``realpath`` per folder: a file's real path is its folder's real path and its
-    name, unless the file itself is a link.
-    """
+    parts, following symbolic links to folders, each folder once. A file's type comes
+    with its name (``os.scandir``), and its real path is its folder's and its name unless
+    it is a link itself: one ``realpath`` per folder, not per file."""
     files, seen = [], set()
 
     def visit(path):
@@ -138,26 +128,22 @@ def _from_folder(folder, recursive, hidden, skipped):
         if (stat.st_dev, stat.st_ino) in seen:   # a link back up the tree, or a second link
             return
         seen.add((stat.st_dev, stat.st_ino))
-        real = os.path.realpath(path)
-        entries = _scan(path)
+        real, entries = os.path.realpath(path), _scan(path)
         if not hidden:
-            skipped["hidden"] += sum(_is_hidden(name) for name, _, _ in entries)
-            entries = [e for e in entries if not _is_hidden(e[0])]
-        for name, is_dir, entry in sorted(entries, key=lambda e: e[0]):
-            full = os.path.join(path, name)
-            if is_dir:
-                if recursive:
-                    visit(full)
-                continue
-            try:
-                if not entry.is_file():   # a broken link, a socket ...
-                    continue
-                link = entry.is_symlink()
+            skipped["hidden"] += sum(_is_hidden(entry.name) for entry in entries)
+            entries = [entry for entry in entries if not _is_hidden(entry.name)]
+        for entry in entries:
+            full = os.path.join(path, entry.name)
+            try:   # as os.walk: an entry whose type cannot be told is not a folder
+                is_dir, is_file = entry.is_dir(), entry.is_file()   # a broken link: neither
             except OSError:
-                continue
-            if _is_image(name):
-                files.append((full, os.path.realpath(full) if link else os.path.join(real, name)))
-            else:
+                is_dir = is_file = False
+            if is_dir and recursive:
+                visit(full)
+            elif is_file and _is_image(entry.name):
+                files.append((full, os.path.realpath(full) if entry.is_symlink()
+                              else os.path.join(real, entry.name)))
+            elif is_file:
                 skipped["other"] += 1
 
     visit(os.path.abspath(folder))
@@ -412,10 +398,8 @@ _PNG_BANDS = {0: ((1, 2, 4, 8, 16), 1), 2: ((8, 16), 3), 4: ((8, 16), 2), 6: ((8
 
 
 def _png_shape(path):
-    """A PNG file's shape from its first 33 bytes (the signature and the IHDR chunk, its CRC
-    checked), as :func:`_pil_shape` gives it; None for anything else (Pillow then reads
-    the header): opening with Pillow costs several times more, which a folder of many
-    small images pays once per file."""
+    """A PNG file's shape from its first 33 bytes (signature, IHDR chunk, its CRC checked)
+    as :func:`_pil_shape` gives it, at a fraction of Pillow's cost; None for anything else."""
     with open(path, "rb") as f:
         head = f.read(33)
     if len(head) < 33 or head[:16] != _PNG_SIGNATURE + b"\x00\x00\x00\rIHDR":
