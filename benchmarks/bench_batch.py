@@ -26,6 +26,7 @@ memory is the largest process (the command's workers included). Run::
     python benchmarks/bench_batch.py --images one     # only the folders of one size
     python benchmarks/bench_batch.py --format npz     # the command writes NPZ (default CSV)
     python benchmarks/bench_batch.py --dask           # also --scheduler local
+    python benchmarks/bench_batch.py --against ../old # also another checkout's command
 """
 import argparse
 import json
@@ -110,8 +111,8 @@ print(json.dumps({"seconds": seconds, "peak_mib": peak}))
 """
 
 
-def _run(script, *args):
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def _run(script, *args, root=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     run = subprocess.run([sys.executable, "-c", MEASURE, str(script), *map(str, args)],
                          env=env, capture_output=True, text=True)
     if run.returncode != 0:
@@ -140,6 +141,8 @@ def main():
     parser.add_argument("--format", choices=("csv", "parquet", "npz"), default="csv",
                         help="the command's output (default csv)")
     parser.add_argument("--dask", action="store_true", help="also --scheduler local")
+    parser.add_argument("--against", metavar="TREE", help="also the command of the featpool "
+                        "in TREE (another checkout, built in place), in the same rounds")
     args = parser.parse_args()
     counts = [int(c) for c in (args.counts or ("20,60" if args.quick else "200,2000,20000"))
               .split(",")]
@@ -150,6 +153,9 @@ def main():
     if args.dask:
         variants["command --scheduler local"] = lambda f: _run(
             scripts["command"], f, work / f"out.{args.format}", "--scheduler", "local")
+    if args.against:
+        variants["command (against)"] = lambda f: _run(
+            scripts["command"], f, work / f"out.{args.format}", root=Path(args.against))
     print(f"{os.cpu_count()} cores; default parameters, 256x256 grid; {args.format} output; "
           f"medians of {args.repeats} interleaved round(s)")
     print(f"{'images':<14} {'n':>6} {'variant':<27} {'s':>7} {'img/s':>7} {'peak MiB':>9}")

@@ -16,7 +16,8 @@ That is deterministic whatever the timing.
 
 An image that takes longer than the run's time limit (``Spec.timeout``
 seconds) to read, or a batch that takes that long per image to compute,
-makes its worker exit (:mod:`faulthandler`'s watchdog, which needs no GIL):
+makes its worker exit (the kernel's interval timer, whose SIGALRM ends a
+local worker, or :mod:`faulthandler`'s watchdog on Dask: neither needs the GIL):
 the pool breaks as for a crash, and the image whose worker dies again after
 the limit, alone, is recorded with stage 'timeout'.
 
@@ -104,6 +105,7 @@ class Spec(NamedTuple):
     timeout: float = 0.0     # seconds per image; 0: no limit
     regions: tuple = None    # per object: ('labels' or 'mask', region_features' parameters,
     #                          the feature names)
+    text: bool = False       # shards also hold the rows as CSV text (a CSV output)
 
 
 class Outcome(NamedTuple):
@@ -147,18 +149,32 @@ def _testing_hooks(path, name):
 
 
 _DEVNULL = []
+# True in the local pool's workers (set up by _init_worker, in their main thread): the
+# time limit is the kernel's interval timer, whose SIGALRM (default action) ends the
+# process, GIL or not. Arming it is one system call; faulthandler's watchdog, used
+# elsewhere (Dask workers, systems without setitimer), starts and joins a thread at each
+# call, which cost more than reading a 25x25 image.
+_ALARM = []
 
 
 def _time_limit(seconds):
     """Exit this process unless :func:`_no_time_limit` comes within ``seconds`` (0: never)."""
-    if seconds:
-        if not _DEVNULL:
-            _DEVNULL.append(open(os.devnull, "w"))
-        faulthandler.dump_traceback_later(seconds, exit=True, file=_DEVNULL[0])
+    if not seconds:
+        return
+    if _ALARM:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        return
+    if not _DEVNULL:
+        _DEVNULL.append(open(os.devnull, "w"))
+    faulthandler.dump_traceback_later(seconds, exit=True, file=_DEVNULL[0])
 
 
 def _no_time_limit(seconds):
-    if seconds:
+    if not seconds:
+        return
+    if _ALARM:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    else:
         faulthandler.cancel_dump_traceback_later()
 
 
@@ -249,7 +265,8 @@ def run_batch(spec, batch, shards):
         _no_time_limit(spec.timeout)
     if keys:
         identity = {task.key: task.identity for task in batch}
-        write_shard(shards, keys, shapes, features, [identity[key] for key in keys])
+        write_shard(shards, keys, shapes, features, [identity[key] for key in keys],
+                    text=spec.text)
     return Outcome(len(keys), failures)
 
 
@@ -315,6 +332,9 @@ def _init_worker(spec, lifeline):
     _SPEC = spec
     # Ctrl-C reaches the whole process group: the parent decides what to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "setitimer"):
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        _ALARM.append(True)
     _die_with_parent(lifeline)
 
 

@@ -188,22 +188,36 @@ def _atomic_write_text(path, text):
     os.replace(tmp, path)
 
 
-def write_shard(shards, keys, shapes, features, identities=None, regions=None):
+def csv_row_format(dtype, n_values):
+    """The %-format of one row of ``n_values`` features as CSV text (9 significant digits
+    for float32, 17 for float64: values read back exactly)."""
+    return ",".join([("%.9g" if np.dtype(dtype) == np.float32 else "%.17g")] * n_values)
+
+
+def write_shard(shards, keys, shapes, features, identities=None, regions=None, text=False):
     """Write one batch's rows as a shard, whole or not at all.
 
     ``identities`` are the ``(size, mtime_ns)`` of each row's file, which
     resume compares with the file's (None: unknown, never equal). A run per
     object writes several consecutive rows of one key, and ``regions``: their
-    label, area, bounding box and centroid (rows, columns), float64.
+    label, area, bounding box and centroid (rows, columns), float64. With
+    ``text``, the shard also holds the rows as CSV text (members ``csv``, its
+    bytes, and ``csv_ends``, where each row ends): formatted by the workers, in
+    parallel, the CSV table is then only copied.
     """
     name = f"shard-{uuid.uuid4().hex}.npz"
     tmp = Path(shards) / f".{name}.tmp"
     known = identities is not None and None not in identities
+    members = ({"sizes": np.asarray([i[0] for i in identities], np.int64),
+                "mtimes": np.asarray([i[1] for i in identities], np.int64)} if known else {})
+    if text:
+        fmt = csv_row_format(features.dtype, features.shape[1])
+        rows = [(fmt % tuple(values)).encode() for values in features.tolist()]
+        members["csv"] = np.frombuffer(b"".join(rows), np.uint8)
+        members["csv_ends"] = np.cumsum([len(row) for row in rows], dtype=np.int64)
     with open(tmp, "wb") as f:
         np.savez(f, keys=np.asarray(keys, dtype=str), shapes=np.asarray(shapes, dtype=str),
-                 features=features, **({"sizes": np.asarray([i[0] for i in identities], np.int64),
-                                        "mtimes": np.asarray([i[1] for i in identities],
-                                                             np.int64)} if known else {}),
+                 features=features, **members,
                  **({} if regions is None else {"regions": regions}))
     os.replace(tmp, Path(shards) / name)
     return name
@@ -225,6 +239,9 @@ def _shard_index(path):
             identities = (list(zip(f["sizes"].tolist(), f["mtimes"].tolist()))
                           if "sizes" in f.files else [None] * len(keys))
             n_rows = len(f["features"])     # read whole: the zip checks its CRC
+            if "csv" in f.files and (len(f["csv_ends"]) != n_rows
+                                     or f["csv_ends"][-1:].sum() != len(f["csv"])):
+                raise ValueError("its CSV text does not match its rows")
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         _set_aside(path, exc)
         return None
@@ -290,6 +307,27 @@ class ShardRows:
         for at, values in parts:
             out[at] = values
         return out
+
+    def text_blocks(self, n_rows):
+        """The rows as CSV text (lists of str), as :func:`write_shard` stored them, in
+        blocks of at most ``n_rows``; None unless every shard holds them."""
+        for path in set(self.files[s] for s in np.unique(self.shard)):
+            with np.load(path, allow_pickle=False) as f:
+                if "csv" not in f.files:
+                    return None
+        return self._text_blocks(n_rows)
+
+    def _text_blocks(self, n_rows):
+        for start in range(0, self.shape[0], n_rows):
+            shard, row = self.shard[start:start + n_rows], self.row[start:start + n_rows]
+            block = [None] * len(row)
+            for s in np.unique(shard):
+                with np.load(self.files[s], allow_pickle=False) as f:
+                    data, ends = f["csv"].tobytes(), f["csv_ends"].tolist()
+                for i in np.flatnonzero(shard == s).tolist():
+                    r = int(row[i])
+                    block[i] = data[ends[r - 1] if r else 0:ends[r]].decode()
+            yield block
 
 
 class ArrayRows:
@@ -365,18 +403,24 @@ def _block_rows(rows, bytes_per_value):
 
 
 def _write_csv(tmp, columns, names, rows):
-    # One %-format per row (4x faster than np.char.mod per value, the same text).
-    fmt = ",".join([("%.9g" if rows.dtype == np.float32 else "%.17g")] * rows.shape[1])
+    # One %-format per row (4x faster than np.char.mod per value, the same text), or the
+    # text the workers formatted (the same format) where the shards hold it.
+    fmt = csv_row_format(rows.dtype, rows.shape[1])
     carried = list(columns.values())
+    n_rows = _block_rows(rows, _CSV_BYTES_PER_VALUE)
+    texts = rows.text_blocks(n_rows) if hasattr(rows, "text_blocks") else None
+    if texts is None:
+        texts = ([fmt % tuple(values) for values in block.tolist()]
+                 for block in rows.blocks(n_rows))
     with open(tmp, "w", newline="") as f:
         csv.writer(f).writerow(list(columns) + list(names))
         # The carried columns as csv.writer quotes them, then the values, as one row.
         prefix = csv.writer(f, lineterminator=",")
         start = 0
-        for block in rows.blocks(_block_rows(rows, _CSV_BYTES_PER_VALUE)):
-            for i, values in enumerate(block.tolist()):
+        for block in texts:
+            for i, text in enumerate(block):
                 prefix.writerow([column[start + i] for column in carried])
-                f.write(fmt % tuple(values) + "\r\n")
+                f.write(text + "\r\n")
             start += len(block)
 
 

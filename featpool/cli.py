@@ -522,7 +522,10 @@ def _extract(args):
                           f"parameters as flags or --config.")
     if rule is not None:
         found, label_files, unpaired = _labels.pair(rule, found, args.from_list)
-    _command.check_output(out, fmt, [path for path, _, _ in found])
+    # Only a file of the output's name, or a link, can be the output (a realpath each).
+    _command.check_output(out, fmt, [path for path, _, _ in found
+                                     if os.path.basename(path) == out.name
+                                     or os.path.islink(path)])
     keys = [os.path.abspath(path) for path, _, _ in found]
     names = dict(zip(keys, (name for _, name, _ in found)))
     failures = {}
@@ -560,7 +563,7 @@ def _extract(args):
     spec = _batch.Spec(model, args.color, ndim, max_pixels,
                        _batch.n_threads_for(jobs, model.n_threads),
                        os.environ.get(_batch.CRASH_ENV), args.timeout,
-                       regions if rule else None)
+                       regions if rule else None, fmt == "csv" and not rule)
     progress = Progress(len(tasks) + len(failures), args.quiet)   # header failures count
     progress.update(0, [(names[k], stage, reason) for k, (stage, reason) in failures.items()])
     try:

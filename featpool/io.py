@@ -44,6 +44,8 @@ import glob
 import math
 import numbers
 import os
+import struct
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -102,29 +104,50 @@ def _is_hidden(name):
     return name.startswith(".")   # dot files, macOS '._*' resource forks, '.git'
 
 
+def _scan(folder):
+    """A folder's ``os.DirEntry`` objects by name; none if it cannot be listed (as os.walk)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except OSError:
+        return []
+
+
 def _from_folder(folder, recursive, hidden, skipped):
-    """Image files under ``folder``, following symbolic links to folders, each folder once."""
+    """Image files under ``folder`` as (absolute path, real path) pairs, sorted by their
+    parts, following symbolic links to folders, each folder once. A file's type comes
+    with its name (``os.scandir``), and its real path is its folder's and its name unless
+    it is a link itself: one ``realpath`` per folder, not per file."""
     files, seen = [], set()
-    for root, dirs, names in os.walk(folder, followlinks=True):
-        stat = os.stat(root)
+
+    def visit(path):
+        try:
+            stat = os.stat(path)
+        except OSError:   # gone since it was listed
+            return
         if (stat.st_dev, stat.st_ino) in seen:   # a link back up the tree, or a second link
-            dirs[:] = []
-            continue
+            return
         seen.add((stat.st_dev, stat.st_ino))
+        real, entries = os.path.realpath(path), _scan(path)
         if not hidden:
-            skipped["hidden"] += sum(map(_is_hidden, dirs + names))
-            dirs[:] = [d for d in dirs if not _is_hidden(d)]
-            names = [n for n in names if not _is_hidden(n)]
-        dirs[:] = sorted(dirs) if recursive else []
-        for name in names:
-            path = os.path.join(root, name)
-            if not os.path.isfile(path):
-                continue
-            if _is_image(name):
-                files.append(Path(path))
-            else:
+            skipped["hidden"] += sum(_is_hidden(entry.name) for entry in entries)
+            entries = [entry for entry in entries if not _is_hidden(entry.name)]
+        for entry in entries:
+            full = os.path.join(path, entry.name)
+            try:   # as os.walk: an entry whose type cannot be told is not a folder
+                is_dir, is_file = entry.is_dir(), entry.is_file()   # a broken link: neither
+            except OSError:
+                is_dir = is_file = False
+            if is_dir and recursive:
+                visit(full)
+            elif is_file and _is_image(entry.name):
+                files.append((full, os.path.realpath(full) if entry.is_symlink()
+                              else os.path.join(real, entry.name)))
+            elif is_file:
                 skipped["other"] += 1
-    return sorted(files, key=lambda p: p.relative_to(folder).parts)
+
+    visit(os.path.abspath(folder))
+    return files
 
 
 def _glob_root(pattern):
@@ -150,31 +173,45 @@ def display_name(path):
     return os.fsencode(path).replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
 
 
+def _real_path(path, folders):
+    """``os.path.realpath(path)`` of an absolute path, with its folder's real path from
+    ``folders`` (a cache): only a file that is itself a link costs a realpath of its own."""
+    folder, name = os.path.split(path)
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    if folder not in folders:
+        folders[folder] = os.path.realpath(folder)
+    return os.path.join(folders[folder], name)
+
+
 def _search(inputs, recursive, hidden):
-    """The (file, input root) pairs of ``inputs``, each file once, and what was skipped."""
+    """The (file, input root) pairs of ``inputs`` (absolute paths), each file once, and what
+    was skipped."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    found, seen, skipped = [], set(), {"hidden": 0, "other": 0}
+    found, seen, skipped, folders = [], set(), {"hidden": 0, "other": 0}, {}
     for item in inputs:
         path = Path(item)
         if path.is_dir():
             root, files = path, _from_folder(path, recursive, hidden, skipped)
         elif path.is_file():
-            root, files = path.parent, [path]
+            root, files = path.parent, [os.path.abspath(path)]
         elif glob.has_magic(str(item)):
             root = _glob_root(str(item))
-            files = sorted(Path(p) for p in glob.glob(str(item), recursive=True)
-                           if os.path.isfile(p))
+            files = sorted((p for p in glob.glob(str(item), recursive=True)
+                            if os.path.isfile(p)), key=lambda p: Path(p).parts)
             if not files:
                 raise FileNotFoundError(f"The pattern {str(item)!r} matches no file.")
+            files = [os.path.abspath(p) for p in files]
         else:
             raise FileNotFoundError(f"The input {str(item)!r} is not a file, a folder or a "
                                     f"glob pattern that matches files.")
+        root = os.path.abspath(root)
         for file in files:
-            key = os.path.realpath(file)
+            file, key = file if isinstance(file, tuple) else (file, _real_path(file, folders))
             if key not in seen:
                 seen.add(key)
-                found.append((os.path.abspath(file), os.path.abspath(root)))
+                found.append((file, root))
     return found, skipped
 
 
@@ -240,8 +277,17 @@ def find_images(inputs, *, recursive=True, hidden=False, skipped=None):
     if skipped is not None:
         skipped.update(counts)
     root = _common_root([root for _, root in found]) if found else None
-    return [FoundImage(path, display_name((os.path.relpath(path, root) if root else path)
-                                          .replace(os.sep, "/"))) for path, _ in found]
+    return [FoundImage(path, display_name(_relative(path, root).replace(os.sep, "/")))
+            for path, _ in found]
+
+
+def _relative(path, root):
+    """``os.path.relpath(path, root)`` for an absolute path under the folder ``root`` (by
+    slicing: relpath's own work is most of the cost of a name); ``path`` when no root."""
+    if root is None:
+        return path
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    return path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, root)
 
 
 # --------------------------------------------------------------------------
@@ -345,8 +391,37 @@ def _pil_shape(image):
     return (image.height, image.width) + ((bands,) if bands > 1 else ())
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# PNG colour type -> (bit depths, bands) of the arrays Pillow decodes (16-bit colour as
+# read by _decode_png16); palette images (3) need the chunks after IHDR: Pillow reads them.
+_PNG_BANDS = {0: ((1, 2, 4, 8, 16), 1), 2: ((8, 16), 3), 4: ((8, 16), 2), 6: ((8, 16), 4)}
+
+
+def _png_shape(path):
+    """A PNG file's shape from its first 33 bytes (signature, IHDR chunk, its CRC checked)
+    as :func:`_pil_shape` gives it, at a fraction of Pillow's cost; None for anything else."""
+    with open(path, "rb") as f:
+        head = f.read(33)
+    if len(head) < 33 or head[:16] != _PNG_SIGNATURE + b"\x00\x00\x00\rIHDR":
+        return None
+    width, height, depth, colour, compression, filtering, interlace = struct.unpack(
+        ">IIBBBBB", head[16:29])
+    if compression or filtering or interlace > 1:   # Pillow's refusal, in its words
+        return None
+    if zlib.crc32(head[12:29]) != struct.unpack(">I", head[29:33])[0]:
+        return None
+    depths, bands = _PNG_BANDS.get(colour, ((), 0))
+    if depth not in depths or not 0 < width < 2**31 or not 0 < height < 2**31:
+        return None
+    return (height, width) + ((bands,) if bands > 1 else ())
+
+
 def _header(path):
     suffix = Path(path).suffix.lower()
+    if suffix in _PILLOW:
+        shape = _png_shape(path)
+        if shape is not None:
+            return shape
     if suffix == ".npy":
         return _npy_header(path)[0]
     if suffix in (".tif", ".tiff"):

@@ -364,3 +364,43 @@ def test_names_that_are_not_utf8_are_escaped_losslessly(tmp_path):
     found.name.encode("utf-8")   # valid text
     assert codecs.escape_decode(found.name.encode())[0] == b"caf\xe9 \\ x.npy"
     assert read_image(found.path).shape == (8, 8)
+
+
+def _pillow_shape(path):
+    import featpool.io
+    with featpool.io._pil_open(path) as image:
+        return featpool.io._pil_shape(image)
+
+
+def test_png_header_from_its_first_bytes_is_the_shape_pillow_reads(tmp_path):
+    # image_shape reads a PNG's IHDR itself (cheap for folders of small images): the
+    # same shape as Pillow's route, for every colour type and bit depth.
+    import featpool.io
+    rng = np.random.default_rng(0)
+    paths = [write_png(tmp_path / f"w{c}_{d.__name__}.png",
+                       rng.integers(0, 200, (5, 7) + ((c,) if c > 1 else ())).astype(d))
+             for c in (1, 2, 3, 4) for d in (np.uint8, np.uint16)]
+    for mode in ("1", "L", "LA", "RGB", "RGBA", "P", "I;16"):
+        image = Image.new(mode, (7, 5))
+        paths.append(tmp_path / f"{mode.replace(';', '')}.png")
+        image.save(paths[-1], **({"transparency": 0} if mode == "P" else {}))
+    Image.new("P", (7, 5)).save(tmp_path / "p_opaque.png")
+    Image.new("L", (7, 5)).save(tmp_path / "interlaced.png", interlace=1)
+    paths += [tmp_path / "p_opaque.png", tmp_path / "interlaced.png"]
+    for path in paths:
+        fast = featpool.io._png_shape(path)
+        assert (fast is None) == path.name.startswith(("P", "p_")), path.name  # palettes
+        assert image_shape(path) == _pillow_shape(path), path.name
+        if fast is not None:
+            assert fast == _pillow_shape(path), path.name
+    assert image_shape(tmp_path / "P.png") == (5, 7, 4)   # transparency: RGBA
+    # a damaged IHDR (its CRC) or another format under a .png name: Pillow decides
+    good = (tmp_path / "interlaced.png").read_bytes()
+    (tmp_path / "bad_crc.png").write_bytes(good[:20] + b"\xff" + good[21:])
+    assert featpool.io._png_shape(tmp_path / "bad_crc.png") is None
+    with pytest.raises(UnreadableImageError) as info:
+        image_shape(tmp_path / "bad_crc.png")
+    assert info.value.stage == "header"
+    Image.new("L", (7, 5)).save(tmp_path / "jpeg.png", format="JPEG")
+    assert featpool.io._png_shape(tmp_path / "jpeg.png") is None
+    assert image_shape(tmp_path / "jpeg.png") == (5, 7)
