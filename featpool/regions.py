@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _regions
 from ._config import effective_n_threads, working_memory_bytes
-from ._engine import region_responses
+from ._region_responses import region_responses
 from ._windows import MIN_PARALLEL_SIZE
 from ._vocabulary import (KERNEL_NONLINEARITIES, NAN_POLICIES, NONLINEARITIES, OPS,
                           check_option)

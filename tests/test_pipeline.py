@@ -149,6 +149,7 @@ LAYERS = [
     {"_config", "_cache", "_windows"},
     {"pooling", "_multires", "filters"},
     {"_engine"},
+    {"_region_responses"},
     {"responses", "samples", "normalization", "invariance"},
     {"feature_names"},
     {"pipeline"},
