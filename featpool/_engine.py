@@ -208,14 +208,30 @@ def _band_layout(bank, index, shape, demodulate, oversampling):
     # The float32 power of the spectra, |c|^2 for c the float64 product of the
     # factors rounded (the spectra's imaginary parts are 0): the same values,
     # made in place without a grid-sized bank.
-    nd, k = len(shape), len(index)
-    rows = [_axis_factor(bank, nd, a, n)[list(index)].reshape((k,) + (1,) * a + (n,)
-                                                               + (1,) * (nd - 1 - a))
-            for a, n in enumerate(shape)]
-    power = np.empty((k,) + tuple(shape), dtype=bank.dtype)
-    np.multiply(functools.reduce(np.multiply, rows[:-1]), rows[-1], out=power, casting="unsafe")
+    power = _multiply_out(_factor_rows(bank, index, shape),
+                          np.empty((len(index),) + tuple(shape), dtype=bank.dtype))
     np.square(power, out=power)
     return power_layout(power, demodulate, oversampling)
+
+
+def _factor_rows(bank, index, shape):
+    """Per axis, the factors of filters ``index`` of a separable bank on ``shape``."""
+    return [_axis_factor(bank, len(shape), a, n)[list(index)] for a, n in enumerate(shape)]
+
+
+def _multiply_out(rows, out):
+    """``out[k]``: the outer product of ``rows[0][k], rows[1][k], ...`` (per axis (K, n)).
+
+    The float64 products are cast once into ``out``'s dtype (float32 power,
+    complex spectra), the values a separable bank's spectra hold, with no
+    float64 array of the whole grid on the way.
+    """
+    k, nd = len(out), len(rows)
+    shaped = [r.reshape((k,) + (1,) * a + (r.shape[1],) + (1,) * (nd - 1 - a))
+              for a, r in enumerate(rows)]
+    np.multiply(functools.reduce(np.multiply, shaped[:-1]), shaped[-1], out=out,
+                casting="unsafe")
+    return out
 
 
 @cached
@@ -273,12 +289,11 @@ def _group_spectra(bank, index, shape, coarse=None, centres=None, paired=False, 
     together, once, for all the plans that share the grid.
     """
     if bank.axis_factors() is not None:   # from vectors, not a bank on this grid
-        factors = [_axis_factor(bank, len(shape), a, n)[list(index)] for a, n in enumerate(shape)]
+        factors = _factor_rows(bank, index, shape)
         if coarse is not None and tuple(coarse) != tuple(shape):
             return _separable_crop(factors, shape, centres, coarse, bank.dtype)
-        spectra = np.empty((len(index),) + tuple(shape), COMPLEX[bank.dtype])
-        for k in range(len(index)):
-            spectra[k] = functools.reduce(np.multiply.outer, [f[k] for f in factors])
+        spectra = _multiply_out(factors, np.empty((len(index),) + tuple(shape),
+                                                  COMPLEX[bank.dtype]))
         spectra.flags.writeable = False
         return spectra, None
     if group is None or tuple(group) == tuple(index):
@@ -311,15 +326,12 @@ def _separable_crop(factors, shape, centres, coarse, dtype):
     the same values (float64 products cast once), without the whole grid."""
     centres = np.array(centres, dtype=np.intp).reshape(len(factors[0]), -1)
     flat = crop_indices(shape, centres, coarse)
-    cropped = None
-    for axis, (factor, n, m) in enumerate(zip(factors, shape, coarse)):
-        signed = np.fft.fftfreq(m, 1.0 / m).astype(np.intp)
-        rows = np.take_along_axis(factor, (centres[:, axis, None] + signed) % n, axis=1)
-        rows = rows.reshape((len(rows),) + (1,) * axis + (m,))
-        cropped = rows if cropped is None else cropped[..., None] * rows
-    scale = np.prod(coarse) / np.prod(shape)  # ifft at the coarse size divides by less
-    cropped = (cropped.astype(COMPLEX[np.dtype(dtype)]) * scale).astype(
-        COMPLEX[np.dtype(dtype)], copy=False)
+    rows = [np.take_along_axis(factor, (centres[:, axis, None]
+                                        + np.fft.fftfreq(m, 1.0 / m).astype(np.intp)) % n, axis=1)
+            for axis, (factor, n, m) in enumerate(zip(factors, shape, coarse))]
+    cropped = _multiply_out(rows, np.empty((len(centres),) + tuple(coarse),
+                                           COMPLEX[np.dtype(dtype)]))
+    cropped *= np.prod(coarse) / np.prod(shape)  # ifft at the coarse size divides by less
     flat.flags.writeable = cropped.flags.writeable = False
     return cropped, flat
 

@@ -276,11 +276,7 @@ class FilterBank:
             np.asarray(self.max_frequency, dtype=np.float64).reshape(n), bool(self.is_real))
         object.__setattr__(self, "_lazy", lazy)
         object.__delattr__(self, "spectra")  # computed by __getattr__ on use
-        # A bank made by a builder is its builder on its grid: banks that are
-        # equal so hash alike, and share the cache (in another process too,
-        # after pickling). Builders holding arrays are compared by identity.
-        if self.builder is not None:
-            object.__setattr__(self, "_key", (_value_key(self.builder), self.shape))
+        _key_by_builder(self)
 
     def __getattr__(self, name):
         # Only reached for attributes not set: the spectra of a lazy bank,
@@ -408,10 +404,8 @@ class FilterBank:
         spectra = scipy.fft.fftn(placed, axes=tuple(range(1, nd + 1)))
         builder = functools.partial(_kernels_on_grid, kernels, tuple(dict(m) for m in metadata),
                                     origin, dtype)
-        bank = cls(spectra, metadata, support_radius=support, is_real=is_real, builder=builder)
-        # Its builder on its grid is what it is (see _init_lazy).
-        object.__setattr__(bank, "_key", (_value_key(builder), bank.shape))
-        return bank
+        return _key_by_builder(cls(spectra, metadata, support_radius=support,
+                                   is_real=is_real, builder=builder))
 
     def __len__(self):
         return self._layout[0][0]
@@ -568,9 +562,8 @@ class FilterBank:
             builder=None if self.builder is None else _subset_builder(
                 self.builder, tuple(int(i) for i in index)),
         )
-        if self.__dict__.get("_key") is not None:   # what its builder makes, as the bank
-            object.__setattr__(subset, "_key", (_value_key(subset.builder), subset.shape))
-        return subset
+        # A keyed bank's subset is what its builder makes, as the bank was.
+        return _key_by_builder(subset) if self.__dict__.get("_key") is not None else subset
 
     def orientation_groups(self):
         """Group the filters that differ only by orientation.
@@ -607,6 +600,15 @@ class FilterBank:
 def _unpickle(cls, spectra, metadata, support, max_frequency, is_real, builder, key):
     bank = cls(spectra, metadata, support, max_frequency, is_real, builder)
     object.__setattr__(bank, "_key", key)  # an unpickled bank shares the cache
+    return bank
+
+
+def _key_by_builder(bank):
+    """Key ``bank`` by its builder and grid, which make it: banks so keyed are equal when
+    their keys are, hash alike and share the cache (in another process too, after
+    pickling). Only for banks a featpool builder made (not spectra given as arrays)."""
+    if bank.builder is not None:
+        object.__setattr__(bank, "_key", (_value_key(bank.builder), bank.shape))
     return bank
 
 

@@ -281,7 +281,7 @@ def _spectra(kind, shape, gaussians, dtype, index=None):
     if rows.size:
         # A vector per axis and filter; a grid-sized temporary per filter only.
         q = quads[rows][:, np.arange(nd), np.arange(nd)]
-        factors = [_axis_gaussians(n, centres[rows, a], q[:, a]) for a, n in enumerate(shape)]
+        factors = _factors(shape, gaussians, index=rows)   # the bank's axis_factors
         if kind == "morlet":
             envelopes = [_axis_gaussians(n, np.zeros(len(rows)), q[:, a])
                          for a, n in enumerate(shape)]
